@@ -1,0 +1,271 @@
+//! The shared room state and the routing of frames into each connection's queue.
+//!
+//! Every connection task calls into one [`Hub`]. The hub runs the pure [`Rooms`] core under a
+//! lock and puts the frames it returns into bounded per-connection queues with `try_send`, so
+//! delivering never waits for a client: a connection whose queue is full is closed instead.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use async_channel::{Receiver, Sender, TrySendError};
+
+use crate::names::{PeerId, RoomName};
+use crate::protocol::{ClientMsg, RoomInfo, ServerMsg};
+use crate::rooms::{Limits, Outgoing, Rooms, To};
+
+/// How many frames may wait for one connection before it counts as too slow.
+pub const QUEUE_FRAMES: usize = 512;
+
+/// A request to end a connection with a close frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Close {
+    /// The WebSocket close code.
+    pub code: u16,
+    /// The close reason, for people.
+    pub reason: &'static str,
+}
+
+impl Close {
+    /// The client sent a binary frame; Room speaks text only.
+    pub const UNSUPPORTED_DATA: Close = Close {
+        code: 1003,
+        reason: "binary frames are not supported",
+    };
+    /// A text frame was not valid UTF-8.
+    pub const INVALID_PAYLOAD: Close = Close {
+        code: 1007,
+        reason: "text frame is not valid UTF-8",
+    };
+    /// The client fell so far behind that its queue overflowed.
+    pub const TOO_SLOW: Close = Close {
+        code: 1008,
+        reason: "too slow: outgoing queue overflowed",
+    };
+    /// A message was over the size limit.
+    pub const TOO_BIG: Close = Close {
+        code: 1009,
+        reason: "message too big",
+    };
+    /// The client broke the WebSocket protocol.
+    pub const PROTOCOL_ERROR: Close = Close {
+        code: 1002,
+        reason: "protocol error",
+    };
+}
+
+/// The receiving ends of one connection's queues, read only by its writer.
+#[derive(Debug)]
+pub struct Mailbox {
+    /// Encoded frames to send, in order.
+    pub frames: Receiver<Arc<str>>,
+    /// A request to close, which goes before any frame still queued.
+    pub closing: Receiver<Close>,
+}
+
+/// The sending ends of one connection's queues.
+#[derive(Debug)]
+struct Link {
+    frames: Sender<Arc<str>>,
+    closing: Sender<Close>,
+}
+
+/// What the lock protects.
+#[derive(Debug)]
+struct State {
+    rooms: Rooms,
+    links: HashMap<PeerId, Link>,
+}
+
+/// The room state shared by every connection of one server.
+#[derive(Debug)]
+pub struct Hub {
+    // A std mutex, not an async one: nothing async happens while it is held (the core is plain
+    // Rust and queueing uses `try_send`), so the lock is short and never held across `.await`.
+    state: Mutex<State>,
+}
+
+impl Hub {
+    /// An empty hub.
+    pub fn new(limits: Limits) -> Self {
+        Hub {
+            state: Mutex::new(State {
+                rooms: Rooms::new(limits),
+                links: HashMap::new(),
+            }),
+        }
+    }
+
+    /// Registers a new connection and queues its `welcome`.
+    pub fn connect(&self) -> (PeerId, Mailbox) {
+        let (frames_tx, frames) = async_channel::bounded(QUEUE_FRAMES);
+        let (closing_tx, closing) = async_channel::bounded(1);
+        let mut state = self.lock();
+        let (id, out) = state.rooms.connect();
+        let link = Link {
+            frames: frames_tx,
+            closing: closing_tx,
+        };
+        state.links.insert(id, link);
+        state.deliver(out);
+        (id, Mailbox { frames, closing })
+    }
+
+    /// Runs one client frame through the room state and queues what it causes.
+    pub fn handle(&self, now: u64, from: PeerId, msg: ClientMsg) {
+        let mut state = self.lock();
+        let out = state.rooms.handle(now, from, msg);
+        state.deliver(out);
+    }
+
+    /// Queues a frame for one connection, such as the `error` for a frame that was not JSON.
+    pub fn reply(&self, to: PeerId, msg: ServerMsg) {
+        self.lock().deliver(vec![Outgoing { to: To::One(to), msg }]);
+    }
+
+    /// Asks the connection's writer to send a close frame, and takes the connection out of its
+    /// room at once: the others need not wait for the closing handshake.
+    pub fn close(&self, id: PeerId, close: Close) {
+        self.lock().remove(id, Some(close));
+    }
+
+    /// Forgets a connection that ended; a no-op if it is already gone.
+    pub fn disconnect(&self, id: PeerId) {
+        self.lock().remove(id, None);
+    }
+
+    /// The rooms that exist now.
+    pub fn room_list(&self) -> Vec<RoomInfo> {
+        self.lock().rooms.room_list()
+    }
+
+    /// The room a connection is in, if any.
+    pub fn room_of(&self, id: PeerId) -> Option<RoomName> {
+        self.lock().rooms.room_of(id).cloned()
+    }
+
+    /// How many connections there are.
+    pub fn connection_count(&self) -> usize {
+        self.lock().links.len()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // The state is changed only by the core, which does not panic on any input; were a
+        // thread to panic while holding the lock anyway, the others keep serving.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl State {
+    /// Queues `out`, in order. Queueing happens under the lock on purpose: two chats to the same
+    /// room must reach every member in `seq` order, so frames enter queues in the order the core
+    /// made them.
+    fn deliver(&mut self, out: Vec<Outgoing>) {
+        let mut overflowed = Vec::new();
+        for Outgoing { to, msg } in out {
+            let frame: Arc<str> = msg.encode().into();
+            let mut push = |id: &PeerId, link: &Link| {
+                if let Err(TrySendError::Full(_)) = link.frames.try_send(frame.clone()) {
+                    overflowed.push(*id);
+                }
+            };
+            match to {
+                To::One(id) => {
+                    if let Some(link) = self.links.get(&id) {
+                        push(&id, link);
+                    }
+                }
+                To::Many(ids) => {
+                    for id in &ids {
+                        if let Some(link) = self.links.get(id) {
+                            push(id, link);
+                        }
+                    }
+                }
+                To::Everyone => {
+                    for (id, link) in &self.links {
+                        push(id, link);
+                    }
+                }
+            }
+        }
+        for id in overflowed {
+            self.remove(id, Some(Close::TOO_SLOW));
+        }
+    }
+
+    /// Takes a connection out of the state, optionally asking its writer to close it first.
+    fn remove(&mut self, id: PeerId, close: Option<Close>) {
+        let Some(link) = self.links.remove(&id) else {
+            return;
+        };
+        if let Some(close) = close {
+            // The closing queue holds one request and this is the only one ever sent, since
+            // the link is gone after it; a failure means the writer has already stopped.
+            let _ = link.closing.try_send(close);
+        }
+        let out = self.rooms.disconnect(id);
+        self.deliver(out);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::decode;
+
+    fn hub() -> Hub {
+        Hub::new(Limits { max_room_size: 8 })
+    }
+
+    fn drain(mailbox: &Mailbox) -> Vec<serde_json::Value> {
+        std::iter::from_fn(|| mailbox.frames.try_recv().ok())
+            .map(|frame| serde_json::from_str(&frame).unwrap())
+            .collect()
+    }
+
+    fn join(hub: &Hub, id: PeerId, room: &str) {
+        let msg = decode(&format!(r#"{{"type":"join","room":"{room}"}}"#)).unwrap();
+        hub.handle(0, id, msg);
+    }
+
+    #[test]
+    fn a_connection_is_greeted_through_its_queue() {
+        let hub = hub();
+        let (id, mailbox) = hub.connect();
+        let frames = drain(&mailbox);
+        assert_eq!(frames.len(), 1);
+        assert_eq!(frames[0]["type"], "welcome");
+        assert_eq!(frames[0]["id"], id.to_string());
+    }
+
+    #[test]
+    fn a_reader_that_never_drains_its_queue_is_closed_and_leaves_its_room() {
+        let hub = hub();
+        let (slow, slow_box) = hub.connect();
+        let (fast, fast_box) = hub.connect();
+        join(&hub, slow, "r");
+        join(&hub, fast, "r");
+        drain(&fast_box);
+        let mut sent = 0;
+        while hub.room_of(slow).is_some() {
+            hub.handle(0, fast, decode(r#"{"type":"chat","text":"hi"}"#).unwrap());
+            drain(&fast_box);
+            sent += 1;
+            assert!(sent <= QUEUE_FRAMES, "the slow reader was never dropped");
+        }
+        assert_eq!(slow_box.closing.try_recv(), Ok(Close::TOO_SLOW));
+        assert_eq!(hub.connection_count(), 1);
+        let frames = drain(&fast_box);
+        assert!(frames.iter().any(|f| f["type"] == "peer_left" && f["id"] == slow.to_string()));
+    }
+
+    #[test]
+    fn disconnect_is_idempotent_after_close() {
+        let hub = hub();
+        let (id, mailbox) = hub.connect();
+        hub.close(id, Close::UNSUPPORTED_DATA);
+        hub.disconnect(id);
+        assert_eq!(mailbox.closing.try_recv(), Ok(Close::UNSUPPORTED_DATA));
+        assert_eq!(hub.connection_count(), 0);
+    }
+}

@@ -1,0 +1,175 @@
+//! Validated identifiers: peer ids, nicknames and room names.
+//!
+//! A value of these types has passed its rules, so the rest of Room never checks them again.
+
+use std::fmt;
+
+use serde::Serialize;
+
+/// Longest nickname, in characters, after trimming.
+pub const NICKNAME_MAX_CHARS: usize = 32;
+/// Longest room name, in characters, after trimming.
+pub const ROOM_NAME_MAX_CHARS: usize = 64;
+
+/// A connection's identity, chosen by the server and never by a client.
+///
+/// On the wire it is an opaque string such as `"p7"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PeerId(u64);
+
+impl PeerId {
+    /// Wraps a number handed out by the room state.
+    pub(crate) fn new(n: u64) -> Self {
+        PeerId(n)
+    }
+
+    /// Reads the wire form back; anything that is not one of ours is `None`.
+    pub fn parse(text: &str) -> Option<Self> {
+        let digits = text.strip_prefix('p')?;
+        // Only the canonical form names a peer: "p07" or "p+7" would alias "p7".
+        if digits.is_empty() || digits.starts_with('0') && digits.len() > 1 {
+            return None;
+        }
+        if !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        digits.parse().ok().map(PeerId)
+    }
+}
+
+impl fmt::Display for PeerId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "p{}", self.0)
+    }
+}
+
+impl Serialize for PeerId {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+/// Why a name was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum NameError {
+    /// Nothing but whitespace.
+    #[error("must not be empty")]
+    Empty,
+    /// More characters than allowed after trimming.
+    #[error("must be at most {0} characters")]
+    TooLong(usize),
+    /// A control character (newline, escape, ...) somewhere inside.
+    #[error("must not contain control characters")]
+    ControlCharacter,
+}
+
+/// Trims `raw` and checks the rules shared by nicknames and room names.
+fn parse_name(raw: &str, max_chars: usize) -> Result<String, NameError> {
+    let trimmed = raw.trim();
+    if trimmed.is_empty() {
+        return Err(NameError::Empty);
+    }
+    if trimmed.chars().count() > max_chars {
+        return Err(NameError::TooLong(max_chars));
+    }
+    if trimmed.chars().any(char::is_control) {
+        return Err(NameError::ControlCharacter);
+    }
+    Ok(trimmed.to_owned())
+}
+
+/// A person's display name: 1 to 32 characters after trimming, no control characters.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct Nickname(String);
+
+impl Nickname {
+    /// Validates a nickname a client asked for.
+    pub fn parse(raw: &str) -> Result<Self, NameError> {
+        parse_name(raw, NICKNAME_MAX_CHARS).map(Nickname)
+    }
+
+    /// The name given to a connection before it picks one: `Guest 1`, `Guest 2`, ...
+    pub(crate) fn guest(n: u64) -> Self {
+        Nickname(format!("Guest {n}"))
+    }
+
+    /// The name as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Nickname {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A room's name: 1 to 64 characters after trimming, any script, no control characters.
+///
+/// Names are compared exactly as typed (after trimming): `Team` and `team` are two rooms.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct RoomName(String);
+
+impl RoomName {
+    /// Validates a room name a client asked for.
+    pub fn parse(raw: &str) -> Result<Self, NameError> {
+        parse_name(raw, ROOM_NAME_MAX_CHARS).map(RoomName)
+    }
+
+    /// The name as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for RoomName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn peer_ids_round_trip_through_their_wire_form() {
+        let id = PeerId::new(42);
+        assert_eq!(id.to_string(), "p42");
+        assert_eq!(PeerId::parse("p42"), Some(id));
+    }
+
+    #[test]
+    fn only_canonical_peer_ids_parse() {
+        for bad in ["", "p", "42", "p042", "p+4", "p-4", "P4", "p4 ", "p99999999999999999999"] {
+            assert_eq!(PeerId::parse(bad), None, "{bad:?}");
+        }
+        assert_eq!(PeerId::parse("p0"), Some(PeerId::new(0)));
+    }
+
+    #[test]
+    fn nicknames_are_trimmed_and_bounded_in_characters_not_bytes() {
+        assert_eq!(Nickname::parse("  민수  ").unwrap().as_str(), "민수");
+        let korean = "가".repeat(NICKNAME_MAX_CHARS);
+        assert!(Nickname::parse(&korean).is_ok());
+        let too_long = "a".repeat(NICKNAME_MAX_CHARS + 1);
+        assert_eq!(Nickname::parse(&too_long), Err(NameError::TooLong(32)));
+    }
+
+    #[test]
+    fn blank_and_control_character_names_are_refused() {
+        assert_eq!(Nickname::parse(" \t "), Err(NameError::Empty));
+        assert_eq!(Nickname::parse("a\nb"), Err(NameError::ControlCharacter));
+        assert_eq!(RoomName::parse("x\u{1b}[31m"), Err(NameError::ControlCharacter));
+    }
+
+    #[test]
+    fn room_names_accept_any_script_up_to_64_characters() {
+        assert_eq!(RoomName::parse("회의실 🎥").unwrap().as_str(), "회의실 🎥");
+        assert!(RoomName::parse(&"😀".repeat(ROOM_NAME_MAX_CHARS)).is_ok());
+        assert!(RoomName::parse(&"😀".repeat(ROOM_NAME_MAX_CHARS + 1)).is_err());
+    }
+}

@@ -1,0 +1,368 @@
+//! Protocol v1: every frame a client may send and every frame the server sends.
+//!
+//! These enums are the first copy of the wire contract; `docs/PROTOCOL.md` is the second and
+//! must say the same. Frames are JSON objects tagged by their `type` field.
+
+use serde::{Deserialize, Serialize};
+
+use crate::names::{Nickname, PeerId, RoomName};
+
+/// The protocol version announced in `welcome`.
+pub const VERSION: u32 = 1;
+
+/// A frame sent by a client, as it arrived: names and texts are still unchecked.
+///
+/// Fields a variant does not name are ignored, so a client that adds `from` to a signalling
+/// frame is not refused, and the server still sets `from` itself.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientMsg {
+    /// Pick a display name.
+    Nickname {
+        /// The wanted name.
+        name: String,
+    },
+    /// Enter a room, leaving the current one first.
+    Join {
+        /// The room's name.
+        room: String,
+    },
+    /// Leave the current room.
+    Leave,
+    /// Say something to the current room.
+    Chat {
+        /// The message.
+        text: String,
+    },
+    /// A WebRTC session description offering a call, for one member of the room.
+    Offer {
+        /// The member it is for.
+        to: String,
+        /// The SDP text.
+        sdp: String,
+    },
+    /// A WebRTC session description answering an offer.
+    Answer {
+        /// The member it is for.
+        to: String,
+        /// The SDP text.
+        sdp: String,
+    },
+    /// A trickled ICE candidate.
+    Candidate {
+        /// The member it is for.
+        to: String,
+        /// The candidate as the browser describes it.
+        candidate: IceCandidate,
+    },
+    /// The sender's microphone and camera state.
+    Media {
+        /// Whether the microphone is on.
+        audio: bool,
+        /// Whether the camera is on.
+        video: bool,
+    },
+}
+
+impl ClientMsg {
+    /// The `type` tag, for logs.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ClientMsg::Nickname { .. } => "nickname",
+            ClientMsg::Join { .. } => "join",
+            ClientMsg::Leave => "leave",
+            ClientMsg::Chat { .. } => "chat",
+            ClientMsg::Offer { .. } => "offer",
+            ClientMsg::Answer { .. } => "answer",
+            ClientMsg::Candidate { .. } => "candidate",
+            ClientMsg::Media { .. } => "media",
+        }
+    }
+}
+
+/// An ICE candidate in the shape of the browser's `RTCIceCandidateInit`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IceCandidate {
+    /// The `candidate:` line; empty marks the end of candidates.
+    pub candidate: String,
+    /// The media stream id the candidate belongs to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sdp_mid: Option<String>,
+    /// The index of the media description the candidate belongs to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sdp_m_line_index: Option<u16>,
+    /// The ICE username fragment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username_fragment: Option<String>,
+}
+
+/// A room and how many people are in it, as listed in `welcome` and `rooms`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RoomInfo {
+    /// The room's name.
+    pub name: RoomName,
+    /// How many members it has now.
+    pub count: usize,
+}
+
+/// A member of a room as the others see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PeerInfo {
+    /// The member's id.
+    pub id: PeerId,
+    /// The member's nickname.
+    pub name: Nickname,
+    /// Whether its microphone is on.
+    pub audio: bool,
+    /// Whether its camera is on.
+    pub video: bool,
+}
+
+/// One chat message of a room's transcript.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ChatEntry {
+    /// Position in the room's transcript: 1, 2, 3, ... with no gaps.
+    pub seq: u64,
+    /// Who said it.
+    pub from: PeerId,
+    /// The sender's nickname when it was said.
+    pub name: Nickname,
+    /// What was said.
+    pub text: String,
+    /// When the server accepted it, in milliseconds since the Unix epoch.
+    pub ts: u64,
+}
+
+/// A frame sent by the server.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerMsg {
+    /// The greeting, always the first frame of a connection.
+    Welcome {
+        /// The connection's id.
+        id: PeerId,
+        /// The nickname it has until it picks one.
+        name: Nickname,
+        /// The protocol version, [`VERSION`].
+        version: u32,
+        /// The rooms that exist now.
+        rooms: Vec<RoomInfo>,
+    },
+    /// The room list changed; sent to every connection.
+    Rooms {
+        /// The rooms that exist now, by name.
+        rooms: Vec<RoomInfo>,
+    },
+    /// The join succeeded; sent to the member who joined.
+    Joined {
+        /// The room's name as the server keeps it (trimmed).
+        room: RoomName,
+        /// The members already there, in the order they joined.
+        peers: Vec<PeerInfo>,
+        /// The room's last chat messages, oldest first.
+        history: Vec<ChatEntry>,
+    },
+    /// The leave succeeded; sent to the member who left.
+    Left {
+        /// The room it left.
+        room: RoomName,
+    },
+    /// Someone entered the room; sent to the members already there.
+    PeerJoined {
+        /// The newcomer.
+        peer: PeerInfo,
+    },
+    /// Someone left the room or lost its connection; sent to the members who stay.
+    PeerLeft {
+        /// The member who left.
+        id: PeerId,
+    },
+    /// Someone changed its nickname; sent to it and to its room.
+    Nickname {
+        /// Who renamed itself.
+        id: PeerId,
+        /// The new name.
+        name: Nickname,
+    },
+    /// A chat message; sent to every member of the room, the sender included.
+    Chat(ChatEntry),
+    /// A relayed offer.
+    Offer {
+        /// The member who sent it.
+        from: PeerId,
+        /// The SDP text.
+        sdp: String,
+    },
+    /// A relayed answer.
+    Answer {
+        /// The member who sent it.
+        from: PeerId,
+        /// The SDP text.
+        sdp: String,
+    },
+    /// A relayed ICE candidate.
+    Candidate {
+        /// The member who sent it.
+        from: PeerId,
+        /// The candidate.
+        candidate: IceCandidate,
+    },
+    /// A member's microphone and camera state; sent to it and to its room.
+    Media {
+        /// The member.
+        id: PeerId,
+        /// Whether its microphone is on.
+        audio: bool,
+        /// Whether its camera is on.
+        video: bool,
+    },
+    /// A request was refused; the connection stays open.
+    Error {
+        /// What went wrong, for programs.
+        code: ErrorCode,
+        /// What went wrong, for people.
+        message: String,
+    },
+}
+
+impl ServerMsg {
+    /// Builds an `error` frame.
+    pub fn error(code: ErrorCode, message: impl Into<String>) -> Self {
+        ServerMsg::Error {
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// The frame as JSON text.
+    pub fn encode(&self) -> String {
+        // Every field is a string, number, bool, list or struct of those: serialising cannot fail.
+        serde_json::to_string(self).expect("server frames always serialise")
+    }
+}
+
+/// The `code` of an `error` frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The frame was not JSON.
+    BadJson,
+    /// The frame was JSON but not a message of this protocol.
+    BadMessage,
+    /// The nickname breaks the naming rules.
+    InvalidNickname,
+    /// The room name breaks the naming rules.
+    InvalidRoom,
+    /// The chat text is blank, too long or has control characters.
+    InvalidText,
+    /// The request needs the sender to be in a room.
+    NotInRoom,
+    /// The addressed peer is not in the sender's room.
+    UnknownPeer,
+    /// The room has as many members as it may hold.
+    RoomFull,
+}
+
+/// Why a text frame could not be read as a [`ClientMsg`].
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    /// Not JSON at all, such as the plain text the original tutorial client sends.
+    #[error("not JSON: {0}")]
+    BadJson(serde_json::Error),
+    /// JSON, but not an object with a known `type` and the fields that type needs.
+    #[error("not a protocol message: {0}")]
+    BadMessage(serde_json::Error),
+}
+
+impl DecodeError {
+    /// The `error` frame that answers this.
+    pub fn reply(&self) -> ServerMsg {
+        match self {
+            DecodeError::BadJson(_) => ServerMsg::error(ErrorCode::BadJson, self.to_string()),
+            DecodeError::BadMessage(_) => ServerMsg::error(ErrorCode::BadMessage, self.to_string()),
+        }
+    }
+}
+
+/// Reads one text frame.
+pub fn decode(text: &str) -> Result<ClientMsg, DecodeError> {
+    // Two steps, because serde stops at the first problem: `{} trailing` fails on the missing
+    // `type` before it reaches the text that makes it no JSON at all.
+    let value: serde_json::Value = serde_json::from_str(text).map_err(DecodeError::BadJson)?;
+    ClientMsg::deserialize(value).map_err(DecodeError::BadMessage)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn client_frames_decode_by_their_type_tag() {
+        assert_eq!(
+            decode(r#"{"type":"join","room":"회의"}"#).unwrap(),
+            ClientMsg::Join { room: "회의".into() }
+        );
+        assert_eq!(decode(r#"{"type":"leave"}"#).unwrap(), ClientMsg::Leave);
+        let candidate = decode(
+            r#"{"type":"candidate","to":"p1","candidate":{"candidate":"candidate:1 1 udp 1 127.0.0.1 5000 typ host","sdpMid":"0","sdpMLineIndex":0}}"#,
+        )
+        .unwrap();
+        let ClientMsg::Candidate { candidate, .. } = candidate else {
+            panic!("decoded {candidate:?}");
+        };
+        assert_eq!(candidate.sdp_mid.as_deref(), Some("0"));
+        assert_eq!(candidate.sdp_m_line_index, Some(0));
+    }
+
+    #[test]
+    fn unknown_fields_such_as_a_spoofed_from_are_ignored() {
+        assert_eq!(
+            decode(r#"{"type":"offer","to":"p2","sdp":"v=0","from":"p9"}"#).unwrap(),
+            ClientMsg::Offer { to: "p2".into(), sdp: "v=0".into() }
+        );
+    }
+
+    #[test]
+    fn text_that_is_not_json_is_bad_json() {
+        for text in ["Hello!!!", "", "{", r#"{"type":"chat","#, "{} trailing"] {
+            assert!(matches!(decode(text), Err(DecodeError::BadJson(_))), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn json_of_the_wrong_shape_is_bad_message() {
+        for text in [
+            "42",
+            "[]",
+            "null",
+            r#"{"text":"no type"}"#,
+            r#"{"type":"dance"}"#,
+            r#"{"type":"chat"}"#,
+            r#"{"type":"chat","text":7}"#,
+            r#"{"type":"media","audio":"yes","video":true}"#,
+        ] {
+            assert!(matches!(decode(text), Err(DecodeError::BadMessage(_))), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn server_frames_carry_their_type_and_flatten_chat_entries() {
+        let chat = ServerMsg::Chat(ChatEntry {
+            seq: 3,
+            from: PeerId::new(1),
+            name: Nickname::parse("민수").unwrap(),
+            text: "안녕 👋".into(),
+            ts: 1_700_000_000_000,
+        });
+        let value: serde_json::Value = serde_json::from_str(&chat.encode()).unwrap();
+        assert_eq!(
+            value,
+            json!({"type":"chat","seq":3,"from":"p1","name":"민수","text":"안녕 👋","ts":1_700_000_000_000u64})
+        );
+        let error: serde_json::Value =
+            serde_json::from_str(&ServerMsg::error(ErrorCode::RoomFull, "full").encode()).unwrap();
+        assert_eq!(error, json!({"type":"error","code":"room_full","message":"full"}));
+    }
+}

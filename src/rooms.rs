@@ -1,0 +1,339 @@
+//! The room state machine: who is connected, who is in which room, and what each event sends.
+//!
+//! Nothing here touches a socket, a clock or a lock. The edges feed it events
+//! ([`Rooms::connect`], [`Rooms::handle`], [`Rooms::disconnect`]) with the current time, and
+//! deliver the [`Outgoing`] frames it returns, in order.
+
+use std::collections::{BTreeMap, HashMap};
+
+use crate::chat::{self, Transcript};
+use crate::names::{Nickname, PeerId, RoomName};
+use crate::protocol::{ClientMsg, ErrorCode, IceCandidate, PeerInfo, RoomInfo, ServerMsg, VERSION};
+
+/// Rules the operator sets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// How many members one room may hold.
+    pub max_room_size: usize,
+}
+
+/// Who a frame goes to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum To {
+    /// One connection.
+    One(PeerId),
+    /// Several connections, in this order.
+    Many(Vec<PeerId>),
+    /// Every connection, in or out of a room.
+    Everyone,
+}
+
+/// One frame to deliver.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outgoing {
+    /// Its recipients.
+    pub to: To,
+    /// The frame.
+    pub msg: ServerMsg,
+}
+
+impl Outgoing {
+    fn one(to: PeerId, msg: ServerMsg) -> Self {
+        Outgoing { to: To::One(to), msg }
+    }
+
+    fn many(to: Vec<PeerId>, msg: ServerMsg) -> Self {
+        Outgoing { to: To::Many(to), msg }
+    }
+}
+
+/// A connection as the room state knows it.
+#[derive(Debug)]
+struct Peer {
+    name: Nickname,
+    audio: bool,
+    video: bool,
+    room: Option<RoomName>,
+}
+
+/// A room with at least one member.
+#[derive(Debug, Default)]
+struct Room {
+    /// In the order they joined.
+    members: Vec<PeerId>,
+    transcript: Transcript,
+}
+
+/// Every connection and every room of one server.
+#[derive(Debug)]
+pub struct Rooms {
+    limits: Limits,
+    peers: HashMap<PeerId, Peer>,
+    // A BTreeMap keeps the room list sorted by name without sorting on every change.
+    rooms: BTreeMap<RoomName, Room>,
+    last_id: u64,
+}
+
+impl Rooms {
+    /// An empty server.
+    pub fn new(limits: Limits) -> Self {
+        Rooms {
+            limits,
+            peers: HashMap::new(),
+            rooms: BTreeMap::new(),
+            last_id: 0,
+        }
+    }
+
+    /// A new connection arrived: gives it an id and greets it.
+    pub fn connect(&mut self) -> (PeerId, Vec<Outgoing>) {
+        self.last_id += 1;
+        let id = PeerId::new(self.last_id);
+        let name = Nickname::guest(self.last_id);
+        self.peers.insert(
+            id,
+            Peer {
+                name: name.clone(),
+                audio: false,
+                video: false,
+                room: None,
+            },
+        );
+        let welcome = ServerMsg::Welcome {
+            id,
+            name,
+            version: VERSION,
+            rooms: self.room_list(),
+        };
+        (id, vec![Outgoing::one(id, welcome)])
+    }
+
+    /// A connection ended, cleanly or not: it leaves its room and is forgotten.
+    pub fn disconnect(&mut self, id: PeerId) -> Vec<Outgoing> {
+        let mut out = Vec::new();
+        if self.leave_room(id, &mut out) {
+            out.push(self.rooms_changed());
+        }
+        self.peers.remove(&id);
+        out
+    }
+
+    /// A connection sent a frame. `now` is the time in milliseconds since the Unix epoch.
+    pub fn handle(&mut self, now: u64, from: PeerId, msg: ClientMsg) -> Vec<Outgoing> {
+        if !self.peers.contains_key(&from) {
+            return Vec::new();
+        }
+        match msg {
+            ClientMsg::Nickname { name } => self.handle_nickname(from, &name),
+            ClientMsg::Join { room } => self.handle_join(from, &room),
+            ClientMsg::Leave => self.handle_leave(from),
+            ClientMsg::Chat { text } => self.handle_chat(now, from, text),
+            ClientMsg::Offer { to, sdp } => {
+                self.handle_signal(from, &to, |from| ServerMsg::Offer { from, sdp })
+            }
+            ClientMsg::Answer { to, sdp } => {
+                self.handle_signal(from, &to, |from| ServerMsg::Answer { from, sdp })
+            }
+            ClientMsg::Candidate { to, candidate } => {
+                self.handle_signal(from, &to, |from| candidate_msg(from, candidate))
+            }
+            ClientMsg::Media { audio, video } => self.handle_media(from, audio, video),
+        }
+    }
+
+    /// The rooms that exist now, sorted by name.
+    pub fn room_list(&self) -> Vec<RoomInfo> {
+        self.rooms
+            .iter()
+            .map(|(name, room)| RoomInfo {
+                name: name.clone(),
+                count: room.members.len(),
+            })
+            .collect()
+    }
+
+    /// The room a connection is in, if any.
+    pub fn room_of(&self, id: PeerId) -> Option<&RoomName> {
+        self.peers.get(&id)?.room.as_ref()
+    }
+
+    /// How many connections there are.
+    pub fn peer_count(&self) -> usize {
+        self.peers.len()
+    }
+
+    fn handle_nickname(&mut self, id: PeerId, raw: &str) -> Vec<Outgoing> {
+        let name = match Nickname::parse(raw) {
+            Ok(name) => name,
+            Err(err) => return error(id, ErrorCode::InvalidNickname, format!("nickname {err}")),
+        };
+        let peer = self.peer_mut(id);
+        peer.name = name.clone();
+        let to = self.audience(id);
+        vec![Outgoing::many(to, ServerMsg::Nickname { id, name })]
+    }
+
+    fn handle_join(&mut self, id: PeerId, raw: &str) -> Vec<Outgoing> {
+        let name = match RoomName::parse(raw) {
+            Ok(name) => name,
+            Err(err) => return error(id, ErrorCode::InvalidRoom, format!("room name {err}")),
+        };
+        if self.room_of(id) == Some(&name) {
+            // Joining the room one is in changes nothing; the reply lets a client resync.
+            return vec![Outgoing::one(id, self.joined_msg(id, &name))];
+        }
+        let size = self.rooms.get(&name).map_or(0, |room| room.members.len());
+        if size >= self.limits.max_room_size {
+            let message = format!("room is full ({} members)", self.limits.max_room_size);
+            return error(id, ErrorCode::RoomFull, message);
+        }
+
+        let mut out = Vec::new();
+        self.leave_room(id, &mut out);
+        let joined = self.joined_msg(id, &name);
+        let room = self.rooms.entry(name.clone()).or_default();
+        let others = room.members.clone();
+        room.members.push(id);
+        let peer = self.peer_mut(id);
+        peer.room = Some(name);
+        let info = peer_info(id, peer);
+        out.push(Outgoing::one(id, joined));
+        if !others.is_empty() {
+            out.push(Outgoing::many(others, ServerMsg::PeerJoined { peer: info }));
+        }
+        out.push(self.rooms_changed());
+        out
+    }
+
+    fn handle_leave(&mut self, id: PeerId) -> Vec<Outgoing> {
+        let mut out = Vec::new();
+        if !self.leave_room(id, &mut out) {
+            return error(id, ErrorCode::NotInRoom, "not in a room");
+        }
+        out.push(self.rooms_changed());
+        out
+    }
+
+    fn handle_chat(&mut self, now: u64, id: PeerId, text: String) -> Vec<Outgoing> {
+        let Some(room_name) = self.room_of(id).cloned() else {
+            return error(id, ErrorCode::NotInRoom, "join a room to chat");
+        };
+        if let Err(err) = chat::check_text(&text) {
+            return error(id, ErrorCode::InvalidText, err.to_string());
+        }
+        let name = self.peer_mut(id).name.clone();
+        let room = self.room_mut(&room_name);
+        let entry = room.transcript.record(id, name, text, now);
+        vec![Outgoing::many(room.members.clone(), ServerMsg::Chat(entry))]
+    }
+
+    fn handle_signal(
+        &mut self,
+        id: PeerId,
+        to: &str,
+        relayed: impl FnOnce(PeerId) -> ServerMsg,
+    ) -> Vec<Outgoing> {
+        let Some(room) = self.room_of(id) else {
+            return error(id, ErrorCode::NotInRoom, "join a room to call its members");
+        };
+        let target = PeerId::parse(to).filter(|target| {
+            *target != id && self.room_of(*target) == Some(room)
+        });
+        match target {
+            Some(target) => vec![Outgoing::one(target, relayed(id))],
+            None => error(id, ErrorCode::UnknownPeer, format!("no other member {to:?} in this room")),
+        }
+    }
+
+    fn handle_media(&mut self, id: PeerId, audio: bool, video: bool) -> Vec<Outgoing> {
+        let peer = self.peer_mut(id);
+        peer.audio = audio;
+        peer.video = video;
+        let to = self.audience(id);
+        vec![Outgoing::many(to, ServerMsg::Media { id, audio, video })]
+    }
+
+    /// Takes `id` out of its room, telling it and the members who stay.
+    /// Returns whether it was in a room (and so the room list changed).
+    fn leave_room(&mut self, id: PeerId, out: &mut Vec<Outgoing>) -> bool {
+        let Some(name) = self.peers.get_mut(&id).and_then(|peer| peer.room.take()) else {
+            return false;
+        };
+        let room = self.room_mut(&name);
+        room.members.retain(|member| *member != id);
+        if room.members.is_empty() {
+            self.rooms.remove(&name);
+        } else {
+            out.push(Outgoing::many(room.members.clone(), ServerMsg::PeerLeft { id }));
+        }
+        out.push(Outgoing::one(id, ServerMsg::Left { room: name }));
+        true
+    }
+
+    fn joined_msg(&self, id: PeerId, name: &RoomName) -> ServerMsg {
+        let (peers, history) = match self.rooms.get(name) {
+            Some(room) => (
+                room.members
+                    .iter()
+                    .filter(|member| **member != id)
+                    .map(|member| peer_info(*member, &self.peers[member]))
+                    .collect(),
+                room.transcript.history(),
+            ),
+            None => (Vec::new(), Vec::new()),
+        };
+        ServerMsg::Joined {
+            room: name.clone(),
+            peers,
+            history,
+        }
+    }
+
+    fn rooms_changed(&self) -> Outgoing {
+        Outgoing {
+            to: To::Everyone,
+            msg: ServerMsg::Rooms {
+                rooms: self.room_list(),
+            },
+        }
+    }
+
+    /// `id` itself and the members of its room.
+    fn audience(&self, id: PeerId) -> Vec<PeerId> {
+        match self.room_of(id).and_then(|name| self.rooms.get(name)) {
+            Some(room) => room.members.clone(),
+            None => vec![id],
+        }
+    }
+
+    fn peer_mut(&mut self, id: PeerId) -> &mut Peer {
+        // Every caller has checked that `id` is connected (see `handle`).
+        self.peers.get_mut(&id).expect("peer is connected")
+    }
+
+    fn room_mut(&mut self, name: &RoomName) -> &mut Room {
+        // A peer's `room` always names an existing room: rooms are removed only when their
+        // last member leaves, and leaving clears the member's `room` first.
+        self.rooms.get_mut(name).expect("a member's room exists")
+    }
+}
+
+fn peer_info(id: PeerId, peer: &Peer) -> PeerInfo {
+    PeerInfo {
+        id,
+        name: peer.name.clone(),
+        audio: peer.audio,
+        video: peer.video,
+    }
+}
+
+fn candidate_msg(from: PeerId, candidate: IceCandidate) -> ServerMsg {
+    ServerMsg::Candidate { from, candidate }
+}
+
+fn error(to: PeerId, code: ErrorCode, message: impl Into<String>) -> Vec<Outgoing> {
+    vec![Outgoing::one(to, ServerMsg::error(code, message))]
+}
+
+#[cfg(test)]
+mod tests;

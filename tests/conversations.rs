@@ -1,0 +1,476 @@
+//! Runs every scripted conversation in `fixtures/conversations/` against a real `room` server.
+//!
+//! Each `.conv` file is one scenario; it gets its own server so room lists start empty. The
+//! format is one step per line (`#` starts a comment):
+//!
+//! ```text
+//! server ARGS...               extra flags for this fixture's server (first line only)
+//! connect NAME                 open a WebSocket on /ws as client NAME
+//! send NAME TEXT               send TEXT as one text frame ($vars are replaced)
+//! send-sized NAME BYTES        send a chat frame exactly BYTES long
+//! send-binary NAME HEX...      send a binary frame
+//! send-text-bytes NAME HEX...  send a text frame holding these raw bytes (maybe not UTF-8)
+//! recv NAME JSON               the next frame NAME gets matches JSON
+//! recv-close NAME CODE [TEXT]  the next frame NAME gets is a close with CODE (and reason TEXT)
+//! close NAME CODE [TEXT]       send a close frame
+//! ends NAME                    the server ends the connection, with no frame before that
+//! drop NAME                    drop the TCP connection without a close frame
+//! log JSON                     a server log line not matched before matches JSON
+//! http METHOD PATH STATUS [TEXT]      a plain HTTP request gets STATUS (and a body with TEXT)
+//! handshake KEY STATUS [ACCEPT]       an upgrade with this key gets STATUS (and this accept)
+//! ```
+//!
+//! JSON is matched as a subset: objects may hold more keys than the pattern, arrays must have
+//! the pattern's length. A string `"$name"` in a pattern captures the value the first time and
+//! must equal it afterwards; `"$_"` matches any value.
+
+mod common;
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+
+use async_std::future::timeout;
+use async_std::io::prelude::*;
+use async_std::net::TcpStream;
+use async_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
+use async_tungstenite::tungstenite::protocol::frame::{CloseFrame, Frame};
+use async_tungstenite::tungstenite::Message;
+use async_tungstenite::WebSocketStream;
+use futures_util::StreamExt;
+use serde_json::Value;
+
+use common::{Server, WAIT};
+
+/// One step of a conversation.
+#[derive(Debug)]
+enum Step {
+    Connect(String),
+    Send(String, String),
+    SendSized(String, usize),
+    SendBinary(String, Vec<u8>),
+    SendTextBytes(String, Vec<u8>),
+    Recv(String, Value),
+    RecvClose(String, u16, Option<String>),
+    Close(String, u16, String),
+    Ends(String),
+    Drop(String),
+    Log(Value),
+    Http(String, String, u16, Option<String>),
+    Handshake(String, u16, Option<String>),
+}
+
+/// A parsed fixture: the server's extra flags and the numbered steps.
+struct Script {
+    server_args: Vec<String>,
+    steps: Vec<(usize, String, Step)>,
+}
+
+fn parse(text: &str) -> Result<Script, String> {
+    let mut script = Script {
+        server_args: Vec::new(),
+        steps: Vec::new(),
+    };
+    for (index, line) in text.lines().enumerate() {
+        let number = index + 1;
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let fail = |why: &str| format!("line {number}: {why}: {line}");
+        let (verb, rest) = line.split_once(' ').unwrap_or((line, ""));
+        let mut words = rest.split_whitespace();
+        let mut word = |what: &str| words.next().map(str::to_owned).ok_or_else(|| fail(what));
+        let (client, tail) = rest.split_once(' ').unwrap_or((rest, ""));
+        let (client, tail) = (client.to_owned(), tail.trim());
+        let json = |text: &str| serde_json::from_str(text).map_err(|err| fail(&err.to_string()));
+        let hex = |text: &str| {
+            text.split_whitespace()
+                .map(|byte| u8::from_str_radix(byte, 16).map_err(|_| fail("bad hex byte")))
+                .collect::<Result<Vec<u8>, String>>()
+        };
+        let step = match verb {
+            "server" if script.steps.is_empty() => {
+                script.server_args = rest.split_whitespace().map(str::to_owned).collect();
+                continue;
+            }
+            "connect" => Step::Connect(word("client")?),
+            "send" => Step::Send(client, tail.to_owned()),
+            "send-sized" => Step::SendSized(client, tail.parse().map_err(|_| fail("size"))?),
+            "send-binary" => Step::SendBinary(client, hex(tail)?),
+            "send-text-bytes" => Step::SendTextBytes(client, hex(tail)?),
+            "recv" => Step::Recv(client, json(tail)?),
+            "recv-close" | "close" => {
+                let (code, reason) = tail.split_once(' ').unwrap_or((tail, ""));
+                let code = code.parse().map_err(|_| fail("close code"))?;
+                if verb == "close" {
+                    Step::Close(client, code, reason.to_owned())
+                } else {
+                    Step::RecvClose(client, code, Some(reason).filter(|r| !r.is_empty()).map(str::to_owned))
+                }
+            }
+            "ends" => Step::Ends(word("client")?),
+            "drop" => Step::Drop(word("client")?),
+            "log" => Step::Log(json(rest)?),
+            "http" => {
+                let method = word("method")?;
+                let path = word("path")?;
+                let status = word("status")?.parse().map_err(|_| fail("status"))?;
+                let text: Vec<&str> = words.collect();
+                Step::Http(method, path, status, Some(text.join(" ")).filter(|t| !t.is_empty()))
+            }
+            "handshake" => {
+                let key = word("key")?;
+                let status = word("status")?.parse().map_err(|_| fail("status"))?;
+                Step::Handshake(key, status, words.next().map(str::to_owned))
+            }
+            _ => return Err(fail("unknown step")),
+        };
+        script.steps.push((number, line.to_owned(), step));
+    }
+    Ok(script)
+}
+
+type Client = WebSocketStream<TcpStream>;
+
+/// What a running conversation holds.
+struct Conversation {
+    server: Server,
+    clients: HashMap<String, Client>,
+    vars: HashMap<String, Value>,
+    used_log_lines: HashSet<usize>,
+}
+
+impl Conversation {
+    fn client(&mut self, name: &str) -> Result<&mut Client, String> {
+        self.clients
+            .get_mut(name)
+            .ok_or_else(|| format!("no client named {name} is connected"))
+    }
+
+    /// Replaces each `$name` in `text` with the captured value.
+    fn substitute(&self, text: &str) -> Result<String, String> {
+        let mut out = String::with_capacity(text.len());
+        let mut rest = text;
+        while let Some(start) = rest.find('$') {
+            out.push_str(&rest[..start]);
+            let after = &rest[start + 1..];
+            let len = after
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(after.len());
+            let name = &after[..len];
+            match self.vars.get(name) {
+                Some(Value::String(value)) => out.push_str(value),
+                Some(value) => out.push_str(&value.to_string()),
+                None => return Err(format!("${name} was never captured")),
+            }
+            rest = &after[len..];
+        }
+        out.push_str(rest);
+        Ok(out)
+    }
+
+    async fn run(&mut self, step: &Step) -> Result<(), String> {
+        match step {
+            Step::Connect(name) => {
+                let stream = TcpStream::connect(&self.server.addr)
+                    .await
+                    .map_err(|err| err.to_string())?;
+                let url = self.server.ws_url("/ws");
+                let (ws, response) = async_tungstenite::client_async(url, stream)
+                    .await
+                    .map_err(|err| format!("handshake failed: {err}"))?;
+                if response.status() != 101 {
+                    return Err(format!("handshake answered {}", response.status()));
+                }
+                self.clients.insert(name.clone(), ws);
+            }
+            Step::Send(name, text) => {
+                let text = self.substitute(text)?;
+                self.send(name, Message::text(text)).await?;
+            }
+            Step::SendSized(name, size) => {
+                let frame = r#"{"type":"chat","text":""}"#;
+                let padding = "a".repeat(size.saturating_sub(frame.len()));
+                let text = format!(r#"{{"type":"chat","text":"{padding}"}}"#);
+                self.send(name, Message::text(text)).await?;
+            }
+            Step::SendBinary(name, bytes) => self.send(name, Message::binary(bytes.clone())).await?,
+            Step::SendTextBytes(name, bytes) => {
+                let frame = Frame::message(bytes.clone(), OpCode::Data(Data::Text), true);
+                self.send(name, Message::Frame(frame)).await?;
+            }
+            Step::Recv(name, pattern) => {
+                let got = self.next_data(name).await?;
+                let Message::Text(text) = &got else {
+                    return Err(format!("got {got:?}"));
+                };
+                let actual: Value = serde_json::from_str(text.as_str())
+                    .map_err(|err| format!("got a frame that is not JSON ({err}): {text}"))?;
+                let mut vars = self.vars.clone();
+                matches(pattern, &actual, &mut vars, "")
+                    .map_err(|why| format!("got {actual}\n  {why}"))?;
+                self.vars = vars;
+            }
+            Step::RecvClose(name, code, reason) => match self.next_data(name).await? {
+                Message::Close(Some(frame)) => {
+                    let got = u16::from(frame.code);
+                    if got != *code || reason.as_deref().is_some_and(|r| r != frame.reason.as_str()) {
+                        return Err(format!("got close {got} {:?}", frame.reason.as_str()));
+                    }
+                }
+                other => return Err(format!("got {other:?}")),
+            },
+            Step::Close(name, code, reason) => {
+                let frame = CloseFrame {
+                    code: (*code).into(),
+                    reason: reason.as_str().into(),
+                };
+                self.client(name)?
+                    .close(Some(frame))
+                    .await
+                    .map_err(|err| format!("could not send close: {err}"))?;
+            }
+            Step::Ends(name) => {
+                let client = self.client(name)?;
+                loop {
+                    match timeout(WAIT, client.next()).await {
+                        Err(_) => return Err("the connection is still open".into()),
+                        Ok(None | Some(Err(_))) => break,
+                        Ok(Some(Ok(Message::Ping(_) | Message::Pong(_)))) => {}
+                        Ok(Some(Ok(other))) => return Err(format!("got {other:?}")),
+                    }
+                }
+                self.clients.remove(name);
+            }
+            Step::Drop(name) => {
+                self.clients
+                    .remove(name)
+                    .ok_or_else(|| format!("no client named {name}"))?;
+            }
+            Step::Log(pattern) => self.expect_log(pattern)?,
+            Step::Http(method, path, status, text) => {
+                let request = format!(
+                    "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+                    self.server.addr
+                );
+                let response = self.raw_http(&request).await?;
+                check_status(&response, *status)?;
+                if let Some(text) = text {
+                    if !response.contains(text.as_str()) {
+                        return Err(format!("the response lacks {text:?}:\n{response}"));
+                    }
+                }
+            }
+            Step::Handshake(key, status, accept) => {
+                let request = format!(
+                    "GET /ws HTTP/1.1\r\nHost: {}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+                     Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n",
+                    self.server.addr
+                );
+                let response = self.raw_http_head(&request).await?;
+                check_status(&response, *status)?;
+                if let Some(accept) = accept {
+                    let header = response.lines().find_map(|line| {
+                        let (name, value) = line.split_once(':')?;
+                        name.eq_ignore_ascii_case("sec-websocket-accept").then(|| value.trim())
+                    });
+                    if header != Some(accept.as_str()) {
+                        return Err(format!("wanted Sec-WebSocket-Accept {accept}:\n{response}"));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn send(&mut self, name: &str, msg: Message) -> Result<(), String> {
+        self.client(name)?
+            .send(msg)
+            .await
+            .map_err(|err| format!("could not send: {err}"))
+    }
+
+    /// The next frame other than ping and pong, within [`WAIT`].
+    async fn next_data(&mut self, name: &str) -> Result<Message, String> {
+        let client = self.client(name)?;
+        loop {
+            match timeout(WAIT, client.next()).await {
+                Err(_) => return Err(format!("nothing arrived within {WAIT:?}")),
+                Ok(None) => return Err("the connection ended".into()),
+                Ok(Some(Err(err))) => return Err(format!("the connection failed: {err}")),
+                Ok(Some(Ok(Message::Ping(_) | Message::Pong(_)))) => {}
+                Ok(Some(Ok(msg))) => return Ok(msg),
+            }
+        }
+    }
+
+    fn expect_log(&mut self, pattern: &Value) -> Result<(), String> {
+        let mut from = 0;
+        loop {
+            let vars = &self.vars;
+            let found = self.server.wait_line_at(from, |line| {
+                serde_json::from_str::<Value>(line)
+                    .is_ok_and(|actual| matches(pattern, &actual, &mut vars.clone(), "").is_ok())
+            });
+            match found {
+                Some((index, _)) if self.used_log_lines.contains(&index) => from = index + 1,
+                Some((index, line)) => {
+                    self.used_log_lines.insert(index);
+                    let actual: Value = serde_json::from_str(&line).map_err(|e| e.to_string())?;
+                    return matches(pattern, &actual, &mut self.vars, "");
+                }
+                None => {
+                    let log = self.server.lines().join("\n");
+                    return Err(format!("no such log line; the log was:\n{log}"));
+                }
+            }
+        }
+    }
+
+    async fn raw_http(&self, request: &str) -> Result<String, String> {
+        let mut stream = TcpStream::connect(&self.server.addr)
+            .await
+            .map_err(|err| err.to_string())?;
+        stream.write_all(request.as_bytes()).await.map_err(|err| err.to_string())?;
+        let mut response = Vec::new();
+        timeout(WAIT, stream.read_to_end(&mut response))
+            .await
+            .map_err(|_| "no complete response".to_string())?
+            .map_err(|err| err.to_string())?;
+        Ok(String::from_utf8_lossy(&response).into_owned())
+    }
+
+    /// Sends `request` and reads the response head only (the connection may stay open).
+    async fn raw_http_head(&self, request: &str) -> Result<String, String> {
+        let mut stream = TcpStream::connect(&self.server.addr)
+            .await
+            .map_err(|err| err.to_string())?;
+        stream.write_all(request.as_bytes()).await.map_err(|err| err.to_string())?;
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") {
+            match timeout(WAIT, stream.read(&mut byte)).await {
+                Ok(Ok(1)) => head.push(byte[0]),
+                Ok(_) => break,
+                Err(_) => return Err("no response head".into()),
+            }
+        }
+        Ok(String::from_utf8_lossy(&head).into_owned())
+    }
+}
+
+fn check_status(response: &str, status: u16) -> Result<(), String> {
+    let got = response.split_whitespace().nth(1).unwrap_or("");
+    if got != status.to_string() {
+        return Err(format!("wanted status {status}, got:\n{response}"));
+    }
+    Ok(())
+}
+
+/// Whether `actual` matches `pattern` (see the module docs), capturing into `vars`.
+fn matches(
+    pattern: &Value,
+    actual: &Value,
+    vars: &mut HashMap<String, Value>,
+    at: &str,
+) -> Result<(), String> {
+    match pattern {
+        Value::String(text) if text.starts_with('$') => {
+            let name = &text[1..];
+            if name == "_" {
+                return Ok(());
+            }
+            match vars.get(name) {
+                Some(bound) if bound == actual => Ok(()),
+                Some(bound) => Err(format!("at {at}: ${name} is {bound}, got {actual}")),
+                None => {
+                    vars.insert(name.to_owned(), actual.clone());
+                    Ok(())
+                }
+            }
+        }
+        Value::Object(fields) => {
+            let Value::Object(actual) = actual else {
+                return Err(format!("at {at}: wanted an object, got {actual}"));
+            };
+            for (key, pattern) in fields {
+                let at = format!("{at}.{key}");
+                let value = actual
+                    .get(key)
+                    .ok_or_else(|| format!("at {at}: missing"))?;
+                matches(pattern, value, vars, &at)?;
+            }
+            Ok(())
+        }
+        Value::Array(items) => {
+            let Value::Array(actual) = actual else {
+                return Err(format!("at {at}: wanted an array, got {actual}"));
+            };
+            if items.len() != actual.len() {
+                return Err(format!("at {at}: wanted {} items, got {}", items.len(), actual.len()));
+            }
+            for (index, (pattern, value)) in items.iter().zip(actual).enumerate() {
+                matches(pattern, value, vars, &format!("{at}[{index}]"))?;
+            }
+            Ok(())
+        }
+        _ if pattern == actual => Ok(()),
+        _ => Err(format!("at {at}: wanted {pattern}, got {actual}")),
+    }
+}
+
+/// A failed fixture, printed as plain lines rather than an escaped string.
+struct Failure(String);
+
+impl std::fmt::Debug for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Failure {}
+
+/// Runs one fixture file.
+fn run_fixture(path: &Path, text: String) -> datatest_stable::Result<()> {
+    check_fixture(path, &text).map_err(|err| Failure(err).into())
+}
+
+fn check_fixture(path: &Path, text: &str) -> Result<(), String> {
+    let script = parse(text).map_err(|err| format!("{}: {err}", path.display()))?;
+    let args: Vec<&str> = script.server_args.iter().map(String::as_str).collect();
+    let mut conversation = Conversation {
+        server: Server::start(&args),
+        clients: HashMap::new(),
+        vars: HashMap::new(),
+        used_log_lines: HashSet::new(),
+    };
+    async_std::task::block_on(async {
+        for (number, line, step) in &script.steps {
+            conversation
+                .run(step)
+                .await
+                .map_err(|err| format!("{}:{number}: {line}\n  {err}", path.display()))?;
+        }
+        // Whatever the conversation did, the server must still be up and answering.
+        let health = conversation
+            .raw_http("GET /healthz HTTP/1.1\r\nHost: room\r\nConnection: close\r\n\r\n")
+            .await?;
+        check_status(&health, 200).map_err(|err| format!("{}: after the script: {err}", path.display()))?;
+        Ok::<(), String>(())
+    })?;
+    if !conversation.server.is_running() {
+        let stderr = conversation.server.stderr();
+        return Err(format!("{}: the server exited: {stderr}", path.display()));
+    }
+    Ok(())
+}
+
+datatest_stable::harness! {
+    { test = run_fixture, root = "fixtures/conversations", pattern = r"\.conv$" },
+}
