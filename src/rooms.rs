@@ -39,11 +39,17 @@ pub struct Outgoing {
 
 impl Outgoing {
     fn one(to: PeerId, msg: ServerMsg) -> Self {
-        Outgoing { to: To::One(to), msg }
+        Outgoing {
+            to: To::One(to),
+            msg,
+        }
     }
 
     fn many(to: Vec<PeerId>, msg: ServerMsg) -> Self {
-        Outgoing { to: To::Many(to), msg }
+        Outgoing {
+            to: To::Many(to),
+            msg,
+        }
     }
 }
 
@@ -111,7 +117,7 @@ impl Rooms {
     /// A connection ended, cleanly or not: it leaves its room and is forgotten.
     pub fn disconnect(&mut self, id: PeerId) -> Vec<Outgoing> {
         let mut out = Vec::new();
-        if self.leave_room(id, &mut out) {
+        if self.leave_room(id, &mut out).is_some() {
             out.push(self.rooms_changed());
         }
         self.peers.remove(&id);
@@ -189,7 +195,9 @@ impl Rooms {
         }
 
         let mut out = Vec::new();
-        self.leave_room(id, &mut out);
+        if let Some(old) = self.leave_room(id, &mut out) {
+            out.push(Outgoing::one(id, ServerMsg::Left { room: old }));
+        }
         let joined = self.joined_msg(id, &name);
         let room = self.rooms.entry(name.clone()).or_default();
         let others = room.members.clone();
@@ -207,9 +215,10 @@ impl Rooms {
 
     fn handle_leave(&mut self, id: PeerId) -> Vec<Outgoing> {
         let mut out = Vec::new();
-        if !self.leave_room(id, &mut out) {
+        let Some(old) = self.leave_room(id, &mut out) else {
             return error(id, ErrorCode::NotInRoom, "not in a room");
-        }
+        };
+        out.push(Outgoing::one(id, ServerMsg::Left { room: old }));
         out.push(self.rooms_changed());
         out
     }
@@ -236,12 +245,15 @@ impl Rooms {
         let Some(room) = self.room_of(id) else {
             return error(id, ErrorCode::NotInRoom, "join a room to call its members");
         };
-        let target = PeerId::parse(to).filter(|target| {
-            *target != id && self.room_of(*target) == Some(room)
-        });
+        let target =
+            PeerId::parse(to).filter(|target| *target != id && self.room_of(*target) == Some(room));
         match target {
             Some(target) => vec![Outgoing::one(target, relayed(id))],
-            None => error(id, ErrorCode::UnknownPeer, format!("no other member {to:?} in this room")),
+            None => error(
+                id,
+                ErrorCode::UnknownPeer,
+                format!("no other member {to:?} in this room"),
+            ),
         }
     }
 
@@ -253,21 +265,21 @@ impl Rooms {
         vec![Outgoing::many(to, ServerMsg::Media { id, audio, video })]
     }
 
-    /// Takes `id` out of its room, telling it and the members who stay.
-    /// Returns whether it was in a room (and so the room list changed).
-    fn leave_room(&mut self, id: PeerId, out: &mut Vec<Outgoing>) -> bool {
-        let Some(name) = self.peers.get_mut(&id).and_then(|peer| peer.room.take()) else {
-            return false;
-        };
+    /// Takes `id` out of its room, telling the members who stay.
+    /// Returns the room it was in (and so the room list changed), if any.
+    fn leave_room(&mut self, id: PeerId, out: &mut Vec<Outgoing>) -> Option<RoomName> {
+        let name = self.peers.get_mut(&id)?.room.take()?;
         let room = self.room_mut(&name);
         room.members.retain(|member| *member != id);
         if room.members.is_empty() {
             self.rooms.remove(&name);
         } else {
-            out.push(Outgoing::many(room.members.clone(), ServerMsg::PeerLeft { id }));
+            out.push(Outgoing::many(
+                room.members.clone(),
+                ServerMsg::PeerLeft { id },
+            ));
         }
-        out.push(Outgoing::one(id, ServerMsg::Left { room: name }));
-        true
+        Some(name)
     }
 
     fn joined_msg(&self, id: PeerId, name: &RoomName) -> ServerMsg {
