@@ -32,7 +32,10 @@ pub fn check_text(text: &str) -> Result<(), TextError> {
     if text.chars().count() > TEXT_MAX_CHARS {
         return Err(TextError::TooLong);
     }
-    if text.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+    if text
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t')
+    {
         return Err(TextError::ControlCharacter);
     }
     Ok(())
@@ -78,9 +81,15 @@ mod tests {
         assert_eq!(check_text(" \n\t "), Err(TextError::Blank));
         assert_eq!(check_text(""), Err(TextError::Blank));
         assert!(check_text(&"한".repeat(TEXT_MAX_CHARS)).is_ok());
-        assert_eq!(check_text(&"a".repeat(TEXT_MAX_CHARS + 1)), Err(TextError::TooLong));
+        assert_eq!(
+            check_text(&"a".repeat(TEXT_MAX_CHARS + 1)),
+            Err(TextError::TooLong)
+        );
         assert!(check_text("line one\nline two\tend").is_ok());
-        assert_eq!(check_text("fake\r\nlog line"), Err(TextError::ControlCharacter));
+        assert_eq!(
+            check_text("fake\r\nlog line"),
+            Err(TextError::ControlCharacter)
+        );
         assert_eq!(check_text("bell\u{7}"), Err(TextError::ControlCharacter));
     }
 

@@ -1,6 +1,7 @@
-//! Safe, short copies of client text for the log.
+//! Safe, short copies of client text for the log and the error pages.
 //!
-//! Whatever a client sends, its log line stays one line that says only what happened: text is cut
+//! Whatever a client sends, its log line stays one line that says only what happened, and an
+//! error page stays small: text is cut
 //! to [`EXCERPT_MAX_CHARS`] characters and every control character is written as an escape.
 
 /// How many characters of a client's text the log keeps.
@@ -35,7 +36,10 @@ mod tests {
 
     #[test]
     fn control_characters_cannot_start_a_new_log_line() {
-        assert_eq!(excerpt("a\r\nINFO forged\u{1b}[2J"), "a\\r\\nINFO forged\\u{1b}[2J");
+        assert_eq!(
+            excerpt("a\r\nINFO forged\u{1b}[2J"),
+            "a\\r\\nINFO forged\\u{1b}[2J"
+        );
     }
 
     #[test]
@@ -43,6 +47,9 @@ mod tests {
         let cut = excerpt(&"가".repeat(500));
         assert_eq!(cut.chars().count(), EXCERPT_MAX_CHARS + 1);
         assert!(cut.ends_with("가…"));
-        assert_eq!(excerpt(&"b".repeat(EXCERPT_MAX_CHARS)), "b".repeat(EXCERPT_MAX_CHARS));
+        assert_eq!(
+            excerpt(&"b".repeat(EXCERPT_MAX_CHARS)),
+            "b".repeat(EXCERPT_MAX_CHARS)
+        );
     }
 }

@@ -14,7 +14,7 @@
 //! - [`pages`] and [`assets`]: the HTML pages and the embedded browser client.
 //! - [`server`]: the tide app that serves all of it on one listener.
 //! - [`config`]: the command line.
-//! - [`excerpt`]: safe, short copies of client text for the log.
+//! - [`excerpt`]: safe, short copies of client text for the log and the error pages.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs, rust_2018_idioms, unreachable_pub)]

@@ -61,6 +61,9 @@ pub enum NameError {
     /// A control character (newline, escape, ...) somewhere inside.
     #[error("must not contain control characters")]
     ControlCharacter,
+    /// `.` or `..`, which a browser reads as a path step, so the room's link could not work.
+    #[error("must not be . or ..")]
+    Dots,
 }
 
 /// Trims `raw` and checks the rules shared by nicknames and room names.
@@ -116,7 +119,11 @@ pub struct RoomName(String);
 impl RoomName {
     /// Validates a room name a client asked for.
     pub fn parse(raw: &str) -> Result<Self, NameError> {
-        parse_name(raw, ROOM_NAME_MAX_CHARS).map(RoomName)
+        let name = parse_name(raw, ROOM_NAME_MAX_CHARS)?;
+        if name == "." || name == ".." {
+            return Err(NameError::Dots);
+        }
+        Ok(RoomName(name))
     }
 
     /// The name as text.
@@ -144,7 +151,17 @@ mod tests {
 
     #[test]
     fn only_canonical_peer_ids_parse() {
-        for bad in ["", "p", "42", "p042", "p+4", "p-4", "P4", "p4 ", "p99999999999999999999"] {
+        for bad in [
+            "",
+            "p",
+            "42",
+            "p042",
+            "p+4",
+            "p-4",
+            "P4",
+            "p4 ",
+            "p99999999999999999999",
+        ] {
             assert_eq!(PeerId::parse(bad), None, "{bad:?}");
         }
         assert_eq!(PeerId::parse("p0"), Some(PeerId::new(0)));
@@ -163,7 +180,10 @@ mod tests {
     fn blank_and_control_character_names_are_refused() {
         assert_eq!(Nickname::parse(" \t "), Err(NameError::Empty));
         assert_eq!(Nickname::parse("a\nb"), Err(NameError::ControlCharacter));
-        assert_eq!(RoomName::parse("x\u{1b}[31m"), Err(NameError::ControlCharacter));
+        assert_eq!(
+            RoomName::parse("x\u{1b}[31m"),
+            Err(NameError::ControlCharacter)
+        );
     }
 
     #[test]
@@ -171,5 +191,13 @@ mod tests {
         assert_eq!(RoomName::parse("회의실 🎥").unwrap().as_str(), "회의실 🎥");
         assert!(RoomName::parse(&"😀".repeat(ROOM_NAME_MAX_CHARS)).is_ok());
         assert!(RoomName::parse(&"😀".repeat(ROOM_NAME_MAX_CHARS + 1)).is_err());
+    }
+
+    #[test]
+    fn room_names_that_a_url_cannot_hold_are_refused() {
+        assert_eq!(RoomName::parse(" .. "), Err(NameError::Dots));
+        assert_eq!(RoomName::parse("."), Err(NameError::Dots));
+        assert!(RoomName::parse("...").is_ok());
+        assert!(Nickname::parse("..").is_ok());
     }
 }

@@ -302,7 +302,9 @@ mod tests {
     fn client_frames_decode_by_their_type_tag() {
         assert_eq!(
             decode(r#"{"type":"join","room":"회의"}"#).unwrap(),
-            ClientMsg::Join { room: "회의".into() }
+            ClientMsg::Join {
+                room: "회의".into()
+            }
         );
         assert_eq!(decode(r#"{"type":"leave"}"#).unwrap(), ClientMsg::Leave);
         let candidate = decode(
@@ -320,14 +322,20 @@ mod tests {
     fn unknown_fields_such_as_a_spoofed_from_are_ignored() {
         assert_eq!(
             decode(r#"{"type":"offer","to":"p2","sdp":"v=0","from":"p9"}"#).unwrap(),
-            ClientMsg::Offer { to: "p2".into(), sdp: "v=0".into() }
+            ClientMsg::Offer {
+                to: "p2".into(),
+                sdp: "v=0".into()
+            }
         );
     }
 
     #[test]
     fn text_that_is_not_json_is_bad_json() {
         for text in ["Hello!!!", "", "{", r#"{"type":"chat","#, "{} trailing"] {
-            assert!(matches!(decode(text), Err(DecodeError::BadJson(_))), "{text:?}");
+            assert!(
+                matches!(decode(text), Err(DecodeError::BadJson(_))),
+                "{text:?}"
+            );
         }
     }
 
@@ -343,7 +351,10 @@ mod tests {
             r#"{"type":"chat","text":7}"#,
             r#"{"type":"media","audio":"yes","video":true}"#,
         ] {
-            assert!(matches!(decode(text), Err(DecodeError::BadMessage(_))), "{text:?}");
+            assert!(
+                matches!(decode(text), Err(DecodeError::BadMessage(_))),
+                "{text:?}"
+            );
         }
     }
 
@@ -363,6 +374,9 @@ mod tests {
         );
         let error: serde_json::Value =
             serde_json::from_str(&ServerMsg::error(ErrorCode::RoomFull, "full").encode()).unwrap();
-        assert_eq!(error, json!({"type":"error","code":"room_full","message":"full"}));
+        assert_eq!(
+            error,
+            json!({"type":"error","code":"room_full","message":"full"})
+        );
     }
 }

@@ -29,6 +29,7 @@ pub fn app(hub: Arc<Hub>) -> tide::Server<State> {
     let mut app = tide::with_state(hub);
     app.with(not_found_page);
     app.at("/").get(home);
+    app.at("/room").get(room_from_form);
     app.at("/room/:name").get(room);
     app.at("/static/*path").get(asset);
     app.at("/healthz").get(healthz);
@@ -74,6 +75,25 @@ async fn room(req: Request<State>) -> tide::Result {
         Err(err) => html(
             StatusCode::BadRequest,
             pages::bad_room_name(&raw, &format!("A room name {err}.")),
+        ),
+    })
+}
+
+/// The home page's join form without JavaScript: `/room?name=X` goes to `/room/X`.
+async fn room_from_form(req: Request<State>) -> tide::Result {
+    #[derive(serde::Deserialize)]
+    struct Form {
+        #[serde(default)]
+        name: String,
+    }
+    let form: Form = req.query().unwrap_or(Form {
+        name: String::new(),
+    });
+    Ok(match RoomName::parse(&form.name) {
+        Ok(name) => tide::Redirect::see_other(pages::room_href(&name)).into(),
+        Err(err) => html(
+            StatusCode::BadRequest,
+            pages::bad_room_name(&form.name, &format!("A room name {err}.")),
         ),
     })
 }

@@ -105,7 +105,11 @@ fn parse(text: &str) -> Result<Script, String> {
                 if verb == "close" {
                     Step::Close(client, code, reason.to_owned())
                 } else {
-                    Step::RecvClose(client, code, Some(reason).filter(|r| !r.is_empty()).map(str::to_owned))
+                    Step::RecvClose(
+                        client,
+                        code,
+                        Some(reason).filter(|r| !r.is_empty()).map(str::to_owned),
+                    )
                 }
             }
             "ends" => Step::Ends(word("client")?),
@@ -116,7 +120,12 @@ fn parse(text: &str) -> Result<Script, String> {
                 let path = word("path")?;
                 let status = word("status")?.parse().map_err(|_| fail("status"))?;
                 let text: Vec<&str> = words.collect();
-                Step::Http(method, path, status, Some(text.join(" ")).filter(|t| !t.is_empty()))
+                Step::Http(
+                    method,
+                    path,
+                    status,
+                    Some(text.join(" ")).filter(|t| !t.is_empty()),
+                )
             }
             "handshake" => {
                 let key = word("key")?;
@@ -194,7 +203,9 @@ impl Conversation {
                 let text = format!(r#"{{"type":"chat","text":"{padding}"}}"#);
                 self.send(name, Message::text(text)).await?;
             }
-            Step::SendBinary(name, bytes) => self.send(name, Message::binary(bytes.clone())).await?,
+            Step::SendBinary(name, bytes) => {
+                self.send(name, Message::binary(bytes.clone())).await?
+            }
             Step::SendTextBytes(name, bytes) => {
                 let frame = Frame::message(bytes.clone(), OpCode::Data(Data::Text), true);
                 self.send(name, Message::Frame(frame)).await?;
@@ -214,7 +225,11 @@ impl Conversation {
             Step::RecvClose(name, code, reason) => match self.next_data(name).await? {
                 Message::Close(Some(frame)) => {
                     let got = u16::from(frame.code);
-                    if got != *code || reason.as_deref().is_some_and(|r| r != frame.reason.as_str()) {
+                    if got != *code
+                        || reason
+                            .as_deref()
+                            .is_some_and(|r| r != frame.reason.as_str())
+                    {
                         return Err(format!("got close {got} {:?}", frame.reason.as_str()));
                     }
                 }
@@ -272,7 +287,8 @@ impl Conversation {
                 if let Some(accept) = accept {
                     let header = response.lines().find_map(|line| {
                         let (name, value) = line.split_once(':')?;
-                        name.eq_ignore_ascii_case("sec-websocket-accept").then(|| value.trim())
+                        name.eq_ignore_ascii_case("sec-websocket-accept")
+                            .then(|| value.trim())
                     });
                     if header != Some(accept.as_str()) {
                         return Err(format!("wanted Sec-WebSocket-Accept {accept}:\n{response}"));
@@ -331,7 +347,10 @@ impl Conversation {
         let mut stream = TcpStream::connect(&self.server.addr)
             .await
             .map_err(|err| err.to_string())?;
-        stream.write_all(request.as_bytes()).await.map_err(|err| err.to_string())?;
+        stream
+            .write_all(request.as_bytes())
+            .await
+            .map_err(|err| err.to_string())?;
         let mut response = Vec::new();
         timeout(WAIT, stream.read_to_end(&mut response))
             .await
@@ -345,7 +364,10 @@ impl Conversation {
         let mut stream = TcpStream::connect(&self.server.addr)
             .await
             .map_err(|err| err.to_string())?;
-        stream.write_all(request.as_bytes()).await.map_err(|err| err.to_string())?;
+        stream
+            .write_all(request.as_bytes())
+            .await
+            .map_err(|err| err.to_string())?;
         let mut head = Vec::new();
         let mut byte = [0u8; 1];
         while !head.ends_with(b"\r\n\r\n") {
@@ -395,9 +417,7 @@ fn matches(
             };
             for (key, pattern) in fields {
                 let at = format!("{at}.{key}");
-                let value = actual
-                    .get(key)
-                    .ok_or_else(|| format!("at {at}: missing"))?;
+                let value = actual.get(key).ok_or_else(|| format!("at {at}: missing"))?;
                 matches(pattern, value, vars, &at)?;
             }
             Ok(())
@@ -407,7 +427,11 @@ fn matches(
                 return Err(format!("at {at}: wanted an array, got {actual}"));
             };
             if items.len() != actual.len() {
-                return Err(format!("at {at}: wanted {} items, got {}", items.len(), actual.len()));
+                return Err(format!(
+                    "at {at}: wanted {} items, got {}",
+                    items.len(),
+                    actual.len()
+                ));
             }
             for (index, (pattern, value)) in items.iter().zip(actual).enumerate() {
                 matches(pattern, value, vars, &format!("{at}[{index}]"))?;
@@ -461,7 +485,8 @@ fn check_fixture(path: &Path, text: &str) -> Result<(), String> {
         let health = conversation
             .raw_http("GET /healthz HTTP/1.1\r\nHost: room\r\nConnection: close\r\n\r\n")
             .await?;
-        check_status(&health, 200).map_err(|err| format!("{}: after the script: {err}", path.display()))?;
+        check_status(&health, 200)
+            .map_err(|err| format!("{}: after the script: {err}", path.display()))?;
         Ok::<(), String>(())
     })?;
     if !conversation.server.is_running() {

@@ -1,0 +1,366 @@
+//! The HTML pages: home, room, 404 and bad room name, as maud templates sharing one layout.
+//!
+//! Pages are only the skeleton the browser client (`static/*.js`) brings to life; the ids and
+//! `data-*` attributes used here are the contract with those scripts. Every string that came
+//! from a person (room names, request paths) goes through maud's escaping, never `PreEscaped`.
+
+use maud::{html, Markup, DOCTYPE};
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+
+use crate::excerpt::excerpt;
+use crate::names::{RoomName, NICKNAME_MAX_CHARS, ROOM_NAME_MAX_CHARS};
+use crate::protocol::RoomInfo;
+
+/// Everything but RFC 3986 unreserved characters (ALPHA / DIGIT / `-` `.` `_` `~`) is encoded,
+/// so a room name is always exactly one path segment: `/` and `?` inside a name stay data.
+const PATH_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// The path of a room's page, with its name percent-encoded as one segment.
+pub fn room_href(name: &RoomName) -> String {
+    format!("/room/{}", utf8_percent_encode(name.as_str(), PATH_SEGMENT))
+}
+
+/// "1 person", "3 people".
+fn people(count: usize) -> String {
+    if count == 1 {
+        "1 person".to_owned()
+    } else {
+        format!("{count} people")
+    }
+}
+
+/// The frame around every page. `script` is a file under `/static/`, always one of ours.
+fn layout(title: &str, script: Option<&str>, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                meta name="color-scheme" content="dark";
+                title { (title) }
+                // An empty icon keeps browsers from asking for /favicon.ico and getting the 404.
+                link rel="icon" href="data:,";
+                link rel="stylesheet" href="/static/app.css";
+                @if let Some(script) = script {
+                    script type="module" src={ "/static/" (script) } {}
+                }
+            }
+            body {
+                header.topbar {
+                    a.brand href="/" { "Room" }
+                }
+                (body)
+            }
+        }
+    }
+}
+
+/// The `<li>` of one room in the home page's list; `static/home.js` builds the same shape.
+fn room_item(room: &RoomInfo) -> Markup {
+    html! {
+        li.room-item {
+            a.room-link href=(room_href(&room.name)) { (room.name.as_str()) }
+            " "
+            span.room-count { (people(room.count)) }
+        }
+    }
+}
+
+/// The home page: pick a nickname, join or start a meeting, see the rooms that exist now.
+///
+/// `rooms` is the list at render time; `static/home.js` keeps it live from `welcome` and
+/// `rooms` frames.
+pub fn home(rooms: &[RoomInfo]) -> Markup {
+    let body = html! {
+        main #home.page.home {
+            section.card.intro {
+                h1 { "Meet in a Room" }
+                p.muted { "Pick a name, then join a room by name or start a new meeting." }
+                div.field {
+                    label for="nickname" { "Your name" }
+                    input #nickname type="text" name="nickname" autocomplete="nickname"
+                        placeholder="e.g. Minsu" data-max-chars=(NICKNAME_MAX_CHARS);
+                }
+                // Without JavaScript this is a plain GET of /room?name=...; with it, home.js
+                // goes straight to /room/<encoded name>.
+                form #join-form.join-form action="/room" method="get" {
+                    div.field {
+                        label for="room-name" { "Room name" }
+                        div.row {
+                            input #room-name type="text" name="name" required
+                                autocomplete="off" placeholder="e.g. team-sync"
+                                data-max-chars=(ROOM_NAME_MAX_CHARS);
+                            button #join.primary type="submit" { "Join" }
+                        }
+                    }
+                }
+                div.or { span { "or" } }
+                button #new-meeting.secondary type="button" { "New meeting" }
+                p #status.status role="status" aria-live="polite" { "Connecting…" }
+            }
+            section.card.rooms aria-labelledby="rooms-heading" {
+                h2 #rooms-heading { "Rooms now" }
+                p #rooms-empty.muted hidden[!rooms.is_empty()] { "No meetings right now." }
+                ul #room-list.room-list {
+                    @for room in rooms {
+                        (room_item(room))
+                    }
+                }
+            }
+        }
+    };
+    layout("Room", Some("home.js"), body)
+}
+
+/// The page of one room: its name, who is there, and the chat.
+///
+/// The name travels to `static/room.js` in the `data-room` attribute of `#room-page`, so the
+/// script never parses it out of the URL.
+pub fn room(name: &RoomName) -> Markup {
+    let body = html! {
+        main #room-page.page.room data-room=(name.as_str()) {
+            header.room-header {
+                div.room-title-block {
+                    h1 #room-title.room-title { (name.as_str()) }
+                    p #status.status role="status" aria-live="polite" { "Connecting…" }
+                }
+                div.room-actions {
+                    button #copy-link.secondary type="button"
+                        data-href=(room_href(name)) { "Copy link" }
+                    a #leave.button.danger href="/" { "Leave" }
+                }
+            }
+            div #error.banner.error role="alert" hidden {}
+            div.room-layout {
+                // The stage is where the video grid goes; until then it explains its emptiness.
+                section #stage.stage aria-label="Video" {
+                    div #video-grid.video-grid {}
+                    p.stage-empty.muted { "Video is not available yet. Use the chat to talk." }
+                }
+                aside.sidebar {
+                    section.panel.members-panel aria-labelledby="members-heading" {
+                        h2 #members-heading {
+                            "People " span #member-count.badge { "0" }
+                        }
+                        form #nickname-form.row {
+                            label.visually-hidden for="nickname" { "Your name" }
+                            input #nickname type="text" name="nickname" autocomplete="nickname"
+                                placeholder="Your name" data-max-chars=(NICKNAME_MAX_CHARS);
+                            button #rename.secondary type="submit" { "Rename" }
+                        }
+                        ul #members.members {}
+                    }
+                    section.panel.chat-panel aria-labelledby="chat-heading" {
+                        h2 #chat-heading { "Chat" }
+                        ol #chat-log.chat-log aria-live="polite" {}
+                        form #chat-form.chat-form {
+                            label.visually-hidden for="chat-input" { "Message" }
+                            textarea #chat-input name="text" rows="2" disabled
+                                placeholder="Message everyone (Enter to send, Shift+Enter for a new line)" {}
+                            button #chat-send.primary type="submit" disabled { "Send" }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    layout(&format!("{} · Room", name.as_str()), Some("room.js"), body)
+}
+
+/// The 404 page, repeating the path that was not found.
+pub fn not_found(path: &str) -> Markup {
+    let body = html! {
+        main.page.message-page {
+            section.card {
+                h1 { "Page not found" }
+                p { "There is nothing at " code.echo { (excerpt(path)) } "." }
+                p { a.button.primary href="/" { "Go to the home page" } }
+            }
+        }
+    };
+    layout("Not found · Room", None, body)
+}
+
+/// The page for `/room/<name>` when the name breaks the naming rules.
+///
+/// `raw` is the decoded name as requested; `reason` is a sentence saying which rule it breaks.
+pub fn bad_room_name(raw: &str, reason: &str) -> Markup {
+    let body = html! {
+        main.page.message-page {
+            section.card {
+                h1 { "That room name does not work" }
+                p { "The room name " code.echo { (excerpt(raw)) } " cannot be used." }
+                p { (reason) }
+                p.muted {
+                    "Room names have 1 to " (ROOM_NAME_MAX_CHARS)
+                    " characters, in any script, and no control characters."
+                }
+                p { a.button.primary href="/" { "Pick another room" } }
+            }
+        }
+    };
+    layout("Bad room name · Room", None, body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info(name: &str, count: usize) -> RoomInfo {
+        RoomInfo {
+            name: RoomName::parse(name).unwrap(),
+            count,
+        }
+    }
+
+    /// The home page lists each room with a link to it and its member count.
+    #[test]
+    fn home_lists_rooms_with_links_and_counts() {
+        let page = home(&[info("team sync", 3), info("solo", 1)]).into_string();
+        assert!(page.starts_with("<!DOCTYPE html>"), "{page}");
+        assert!(page.contains(r#"<a class="room-link" href="/room/team%20sync">team sync</a>"#));
+        assert!(page.contains("3 people"), "{page}");
+        assert!(page.contains("1 person"), "{page}");
+        assert!(page.contains(r#"<script type="module" src="/static/home.js"></script>"#));
+        assert!(page.contains(r#"<link rel="stylesheet" href="/static/app.css">"#));
+        assert!(page.contains(r#"<meta name="viewport""#));
+        assert!(page.contains(r#"id="new-meeting""#));
+        // With rooms to show, the "no meetings" line is hidden.
+        assert!(
+            page.contains(r#"<p class="muted" id="rooms-empty" hidden>"#),
+            "{page}"
+        );
+    }
+
+    /// With no rooms the home page says so.
+    #[test]
+    fn home_without_rooms_shows_the_empty_line() {
+        let page = home(&[]).into_string();
+        assert!(
+            page.contains(r#"<p class="muted" id="rooms-empty">"#),
+            "{page}"
+        );
+        assert!(
+            page.contains(r#"<ul class="room-list" id="room-list"></ul>"#),
+            "{page}"
+        );
+    }
+
+    /// A non-ASCII room name is percent-encoded as UTF-8 in its link and shown as typed.
+    #[test]
+    fn korean_room_links_are_percent_encoded() {
+        let page = home(&[info("회의", 2)]).into_string();
+        assert!(
+            page.contains(r#"href="/room/%ED%9A%8C%EC%9D%98""#),
+            "{page}"
+        );
+        assert!(page.contains(">회의</a>"), "{page}");
+    }
+
+    /// Only unreserved characters survive encoding, so a name is always one path segment.
+    #[test]
+    fn room_links_encode_everything_but_unreserved_characters() {
+        let name = RoomName::parse("a/b?c#d%e&f.g_h-i~j k+l'm").unwrap();
+        assert_eq!(
+            room_href(&name),
+            "/room/a%2Fb%3Fc%23d%25e%26f.g_h-i~j%20k%2Bl%27m"
+        );
+    }
+
+    /// Markup in a room name is escaped in the list, the link and the room page.
+    #[test]
+    fn script_in_a_room_name_is_escaped_everywhere() {
+        let evil = "<script>alert(1)</script>";
+        let home_page = home(&[info(evil, 1)]).into_string();
+        assert!(!home_page.contains(evil), "{home_page}");
+        assert!(home_page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+        assert!(home_page.contains("/room/%3Cscript%3Ealert%281%29%3C%2Fscript%3E"));
+
+        let room_page = room(&RoomName::parse(evil).unwrap()).into_string();
+        assert!(!room_page.contains(evil), "{room_page}");
+        assert!(room_page.contains(r#"data-room="&lt;script&gt;alert(1)&lt;/script&gt;""#));
+        assert!(room_page.contains("<title>&lt;script&gt;alert(1)&lt;/script&gt; · Room</title>"));
+    }
+
+    /// A quote in a room name cannot end the attribute it sits in.
+    #[test]
+    fn quotes_in_a_room_name_stay_inside_data_room() {
+        let page = room(&RoomName::parse(r#"x" onmouseover="alert(1)"#).unwrap()).into_string();
+        assert!(
+            page.contains(r#"data-room="x&quot; onmouseover=&quot;alert(1)""#),
+            "{page}"
+        );
+    }
+
+    /// The room page carries its name for room.js and has the panels the script fills.
+    #[test]
+    fn room_page_has_the_name_members_and_chat() {
+        let page = room(&RoomName::parse("회의실 🎥").unwrap()).into_string();
+        assert!(page.contains(r#"data-room="회의실 🎥""#), "{page}");
+        assert!(page.contains(r#"data-href="/room/%ED%9A%8C%EC%9D%98%EC%8B%A4%20%F0%9F%8E%A5""#));
+        for id in [
+            "room-page",
+            "room-title",
+            "status",
+            "error",
+            "nickname-form",
+            "nickname",
+            "members",
+            "member-count",
+            "video-grid",
+            "chat-log",
+            "chat-form",
+            "chat-input",
+        ] {
+            assert!(
+                page.contains(&format!(r#"id="{id}""#)),
+                "no #{id} in {page}"
+            );
+        }
+        assert!(page.contains(r#"src="/static/room.js""#));
+    }
+
+    /// The 404 page shows the escaped path and links home.
+    #[test]
+    fn not_found_escapes_the_path_and_links_home() {
+        let page = not_found("/nope/<img src=x onerror=alert(1)>").into_string();
+        assert!(!page.contains("<img"), "{page}");
+        assert!(
+            page.contains("/nope/&lt;img src=x onerror=alert(1)&gt;"),
+            "{page}"
+        );
+        assert!(page.contains(r#"href="/""#));
+        assert!(
+            !page.contains("<script"),
+            "error pages need no script: {page}"
+        );
+    }
+
+    /// The bad-name page repeats the name escaped, with control characters made visible,
+    /// and gives the reason.
+    #[test]
+    fn bad_room_name_shows_the_name_and_the_reason() {
+        let page = bad_room_name(
+            "<b>x\u{1b}[31m</b>",
+            "A room name must not contain control characters.",
+        )
+        .into_string();
+        assert!(page.contains(r"&lt;b&gt;x\u{1b}[31m&lt;/b&gt;"), "{page}");
+        assert!(page.contains("<p>A room name must not contain control characters.</p>"));
+        assert!(!page.contains('\u{1b}'));
+        assert!(page.contains(r#"href="/""#));
+    }
+
+    /// A huge path is cut rather than repeated whole.
+    #[test]
+    fn echoed_strings_are_cut_to_a_readable_length() {
+        let page = not_found(&format!("/{}", "a".repeat(10_000))).into_string();
+        assert!(page.len() < 5_000, "{} bytes", page.len());
+        assert!(page.contains('…'));
+    }
+}

@@ -1,0 +1,108 @@
+// home.js: the home page. Keeps the room list live, joins or starts meetings, remembers the
+// nickname. All socket traffic goes through protocol.js.
+
+import { Connection } from './protocol.js';
+import { checkName, loadNickname, maxChars, people, roomPath, saveNickname } from './common.js';
+
+const nicknameInput = document.getElementById('nickname');
+const joinForm = document.getElementById('join-form');
+const roomInput = document.getElementById('room-name');
+const newMeetingButton = document.getElementById('new-meeting');
+const roomList = document.getElementById('room-list');
+const roomsEmpty = document.getElementById('rooms-empty');
+const status = document.getElementById('status');
+
+const NICKNAME_MAX = maxChars(nicknameInput, 32);
+const ROOM_MAX = maxChars(roomInput, 64);
+
+// ---- nickname ----------------------------------------------------------------------------
+
+nicknameInput.value = loadNickname();
+
+/** Saves the nickname field if it is valid; returns false (and says why) if it is not. */
+function rememberNickname() {
+  nicknameInput.setCustomValidity('');
+  if (nicknameInput.value.trim() === '') {
+    saveNickname('');
+    return true;
+  }
+  const { value, error } = checkName(nicknameInput.value, NICKNAME_MAX);
+  if (error) {
+    nicknameInput.setCustomValidity(`Name ${error}.`);
+    nicknameInput.reportValidity();
+    return false;
+  }
+  saveNickname(value);
+  return true;
+}
+
+nicknameInput.addEventListener('input', () => nicknameInput.setCustomValidity(''));
+nicknameInput.addEventListener('change', rememberNickname);
+
+// ---- joining -----------------------------------------------------------------------------
+
+function go(roomName) {
+  if (!rememberNickname()) return;
+  location.assign(roomPath(roomName));
+}
+
+roomInput.addEventListener('input', () => roomInput.setCustomValidity(''));
+
+joinForm.addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  const { value, error } = checkName(roomInput.value, ROOM_MAX);
+  if (error) {
+    roomInput.setCustomValidity(`Room name ${error}.`);
+    roomInput.reportValidity();
+    return;
+  }
+  go(value);
+});
+
+// 20 characters from a 32-letter alphabet: 100 random bits, shaped like `k3xq9-...`.
+// Letters that read alike (l, 1, o, 0) are left out so the name can be read aloud.
+const ALPHABET = 'abcdefghijkmnpqrstuvwxyz23456789';
+
+function randomRoomName() {
+  const bytes = crypto.getRandomValues(new Uint8Array(20));
+  // 256 is a multiple of 32, so `& 31` keeps every letter equally likely.
+  const letters = Array.from(bytes, (b) => ALPHABET[b & 31]).join('');
+  return letters.match(/.{5}/g).join('-');
+}
+
+newMeetingButton.addEventListener('click', () => go(randomRoomName()));
+
+// ---- live room list ----------------------------------------------------------------------
+
+/** Redraws the list; the same shape as `room_item` in src/pages.rs. */
+function renderRooms(rooms) {
+  const items = rooms.map(({ name, count }) => {
+    const li = document.createElement('li');
+    li.className = 'room-item';
+    const link = document.createElement('a');
+    link.className = 'room-link';
+    link.href = roomPath(name);
+    link.textContent = name;
+    const countSpan = document.createElement('span');
+    countSpan.className = 'room-count';
+    countSpan.textContent = people(count);
+    li.append(link, ' ', countSpan);
+    return li;
+  });
+  roomList.replaceChildren(...items);
+  roomsEmpty.hidden = items.length > 0;
+}
+
+const conn = new Connection();
+
+conn.addEventListener('open', () => {
+  status.textContent = 'Connected';
+});
+conn.addEventListener('welcome', (ev) => {
+  status.textContent = '';
+  renderRooms(ev.detail.rooms ?? []);
+});
+conn.addEventListener('rooms', (ev) => renderRooms(ev.detail.rooms ?? []));
+conn.addEventListener('close', () => {
+  status.textContent = 'The room list is no longer live. Reload the page to refresh it.';
+});

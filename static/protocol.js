@@ -1,0 +1,132 @@
+// protocol.js: the WebSocket and the protocol v1 codec, nothing else.
+//
+// UI modules never touch the socket: they listen for events named after frame types
+// ('welcome', 'rooms', 'joined', 'chat', 'error', ...) whose `detail` is the frame, plus
+// 'open' and 'close', and they talk through the send helpers below. The server's
+// src/protocol.rs is the reference for every frame.
+
+/** The protocol version this client speaks; the server announces its own in `welcome`. */
+export const VERSION = 1;
+
+/** The WebSocket URL of the server that served this page. */
+export function socketUrl() {
+  const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
+  return `${scheme}://${location.host}/ws`;
+}
+
+/**
+ * One connection to the server.
+ *
+ * Events:
+ * - 'open': the socket is open (the server's `welcome` follows).
+ * - 'close': the socket closed; detail is { code, reason, wasClean }.
+ * - one event per server frame, named by its `type`; detail is the whole frame.
+ * - 'frame': every server frame too, for logging.
+ *
+ * The 'error' event is the protocol's `error` frame ({ code, message }), not a socket failure:
+ * a failed socket shows up as 'close'.
+ */
+export class Connection extends EventTarget {
+  #ws;
+
+  /** This connection's id and nickname, known once `welcome` arrives. */
+  id = null;
+  name = null;
+
+  constructor(url = socketUrl()) {
+    super();
+    this.#ws = new WebSocket(url);
+    this.#ws.addEventListener('open', () => this.#emit('open', null));
+    this.#ws.addEventListener('close', (ev) =>
+      this.#emit('close', { code: ev.code, reason: ev.reason, wasClean: ev.wasClean }),
+    );
+    this.#ws.addEventListener('message', (ev) => this.#receive(ev.data));
+  }
+
+  /** Whether frames can be sent now. */
+  get isOpen() {
+    return this.#ws.readyState === WebSocket.OPEN;
+  }
+
+  /** Closes the connection; the server treats it as leaving. */
+  close() {
+    this.#ws.close(1000, 'bye');
+  }
+
+  /** Sends one client frame; returns false if the socket is not open. */
+  send(frame) {
+    if (!this.isOpen) return false;
+    this.#ws.send(JSON.stringify(frame));
+    return true;
+  }
+
+  /** Picks a display name (1 to 32 characters after trimming). */
+  nickname(name) {
+    return this.send({ type: 'nickname', name });
+  }
+
+  /** Enters a room, leaving the current one first. */
+  join(room) {
+    return this.send({ type: 'join', room });
+  }
+
+  /** Leaves the current room. */
+  leave() {
+    return this.send({ type: 'leave' });
+  }
+
+  /** Says something to the current room. */
+  chat(text) {
+    return this.send({ type: 'chat', text });
+  }
+
+  /** Sends a WebRTC offer (SDP text) to one member of the room. */
+  offer(to, sdp) {
+    return this.send({ type: 'offer', to, sdp });
+  }
+
+  /** Sends a WebRTC answer (SDP text) to one member of the room. */
+  answer(to, sdp) {
+    return this.send({ type: 'answer', to, sdp });
+  }
+
+  /** Sends an ICE candidate (an RTCIceCandidate or RTCIceCandidateInit) to one member. */
+  candidate(to, candidate) {
+    const init = typeof candidate?.toJSON === 'function' ? candidate.toJSON() : candidate;
+    return this.send({ type: 'candidate', to, candidate: init });
+  }
+
+  /** Announces this connection's microphone and camera state. */
+  media(audio, video) {
+    return this.send({ type: 'media', audio: Boolean(audio), video: Boolean(video) });
+  }
+
+  #receive(data) {
+    let frame;
+    try {
+      frame = JSON.parse(data);
+    } catch (err) {
+      console.warn('room: ignoring a frame that is not JSON', err);
+      return;
+    }
+    if (frame === null || typeof frame !== 'object' || typeof frame.type !== 'string') {
+      console.warn('room: ignoring a frame without a type', frame);
+      return;
+    }
+    if (frame.type === 'welcome') {
+      if (frame.version !== VERSION) {
+        console.warn(`room: server speaks protocol v${frame.version}, this client v${VERSION}`);
+      }
+      this.id = frame.id;
+      this.name = frame.name;
+    } else if (frame.type === 'nickname' && frame.id === this.id) {
+      this.name = frame.name;
+    }
+    this.#emit('frame', frame);
+    this.#emit(frame.type, frame);
+  }
+
+  #emit(type, detail) {
+    this.dispatchEvent(new CustomEvent(type, { detail }));
+  }
+}

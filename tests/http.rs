@@ -1,0 +1,149 @@
+//! The pages, the browser client's files and the health check, fetched with surf from a real
+//! server.
+
+mod common;
+
+use async_tungstenite::tungstenite::Message;
+use futures_util::StreamExt;
+
+use common::Server;
+
+async fn get(server: &Server, path: &str) -> (u16, String, String) {
+    let mut res = surf::get(server.url(path))
+        .await
+        .expect("the server answers");
+    let content_type = res
+        .content_type()
+        .map(|mime| mime.essence().to_owned())
+        .unwrap_or_default();
+    let body = res.body_string().await.expect("a text body");
+    (u16::from(res.status()), content_type, body)
+}
+
+/// The home page is HTML with the join form and a live room list.
+#[async_std::test]
+async fn home_page_is_html_with_a_join_form() {
+    let server = Server::start(&[]);
+    let res = surf::get(server.url("/")).await.unwrap();
+    assert!(res.header("Content-Security-Policy").is_some());
+    let (status, content_type, body) = get(&server, "/").await;
+    assert_eq!((status, content_type.as_str()), (200, "text/html"));
+    assert!(body.starts_with("<!DOCTYPE html>"), "{body}");
+    assert!(body.contains("/static/home.js"), "{body}");
+}
+
+/// Rooms that have members are listed on the home page with their counts, escaped.
+#[async_std::test]
+async fn home_page_lists_rooms_with_member_counts() {
+    let server = Server::start(&[]);
+    let (mut ws, _) = async_tungstenite::async_std::connect_async(server.ws_url("/ws"))
+        .await
+        .unwrap();
+    ws.next().await.unwrap().unwrap(); // welcome
+    let join = r#"{"type":"join","room":"<i>팀</i> standup"}"#;
+    ws.send(Message::text(join)).await.unwrap();
+    let joined = ws.next().await.unwrap().unwrap().into_text().unwrap();
+    assert!(joined.contains(r#""type":"joined""#), "{joined}");
+
+    let (_, _, body) = get(&server, "/").await;
+    assert!(body.contains("&lt;i&gt;팀&lt;/i&gt; standup"), "{body}");
+    assert!(!body.contains("<i>팀"), "{body}");
+    assert!(
+        body.contains("/room/%3Ci%3E%ED%8C%80%3C%2Fi%3E%20standup"),
+        "{body}"
+    );
+}
+
+/// A room page works for any script and escapes the name.
+#[async_std::test]
+async fn room_page_shows_a_korean_room_name() {
+    let server = Server::start(&[]);
+    let (status, content_type, body) = get(&server, "/room/%ED%9A%8C%EC%9D%98%EC%8B%A4").await;
+    assert_eq!((status, content_type.as_str()), (200, "text/html"));
+    assert!(body.contains("회의실"), "{body}");
+    assert!(body.contains("/static/room.js"), "{body}");
+
+    let (status, _, body) = get(&server, "/room/%3Cscript%3Ealert(1)%3C%2Fscript%3E").await;
+    assert_eq!(status, 200);
+    assert!(
+        body.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "{body}"
+    );
+    assert!(!body.contains("<script>alert"), "{body}");
+}
+
+/// A room name that breaks the rules gets a 400 page saying why.
+#[async_std::test]
+async fn room_page_refuses_a_name_that_is_too_long() {
+    let server = Server::start(&[]);
+    let (status, content_type, body) = get(&server, &format!("/room/{}", "a".repeat(65))).await;
+    assert_eq!((status, content_type.as_str()), (400, "text/html"));
+    assert!(body.contains("at most 64 characters"), "{body}");
+}
+
+/// The client's files are served with the right content types.
+#[async_std::test]
+async fn static_files_have_their_content_types() {
+    let server = Server::start(&[]);
+    for (path, wanted) in [
+        ("/static/protocol.js", "text/javascript"),
+        ("/static/home.js", "text/javascript"),
+        ("/static/room.js", "text/javascript"),
+        ("/static/app.css", "text/css"),
+    ] {
+        let (status, content_type, body) = get(&server, path).await;
+        assert_eq!((status, content_type.as_str()), (200, wanted), "{path}");
+        assert!(!body.is_empty(), "{path}");
+    }
+}
+
+/// Unknown paths and missing files get the 404 page, which escapes the path.
+#[async_std::test]
+async fn unknown_paths_get_the_not_found_page() {
+    let server = Server::start(&[]);
+    let (status, content_type, body) = get(&server, "/nope/%3Cb%3Ex").await;
+    assert_eq!((status, content_type.as_str()), (404, "text/html"));
+    assert!(body.contains("/nope/&lt;b&gt;x"), "{body}");
+    let (status, _, _) = get(&server, "/static/missing.js").await;
+    assert_eq!(status, 404);
+}
+
+/// Methods a route does not take are refused.
+#[async_std::test]
+async fn posting_to_a_page_is_not_allowed() {
+    let server = Server::start(&[]);
+    let res = surf::post(server.url("/")).await.unwrap();
+    assert_eq!(u16::from(res.status()), 405);
+}
+
+/// The health check reports the server's load.
+#[async_std::test]
+async fn healthz_reports_connections_and_rooms() {
+    let server = Server::start(&[]);
+    let (status, content_type, body) = get(&server, "/healthz").await;
+    assert_eq!((status, content_type.as_str()), (200, "application/json"));
+    let health: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        health,
+        serde_json::json!({"status": "ok", "connections": 0, "rooms": 0})
+    );
+}
+
+/// The join form works without JavaScript: `/room?name=` redirects to the room's page.
+#[async_std::test]
+async fn join_form_redirects_to_the_room_page() {
+    let server = Server::start(&[]);
+    let client = surf::client().with(surf::middleware::Redirect::new(0));
+    let res = client
+        .get(server.url("/room?name=%20%ED%8C%80%20a%2Fb"))
+        .await
+        .unwrap();
+    assert_eq!(u16::from(res.status()), 303);
+    assert_eq!(
+        res.header("Location").unwrap().as_str(),
+        "/room/%ED%8C%80%20a%2Fb"
+    );
+    let (status, _, body) = get(&server, "/room?name=%20").await;
+    assert_eq!(status, 400);
+    assert!(body.contains("must not be empty"), "{body}");
+}
