@@ -1,5 +1,7 @@
 //! The command line: where to listen, how big rooms get, how much to log.
 
+use std::path::PathBuf;
+
 use clap::Parser;
 
 /// Room's settings, from flags and the environment.
@@ -23,6 +25,37 @@ pub struct Config {
     /// Least important log level to print: off, error, warn, info, debug or trace.
     #[arg(long, env = "ROOM_LOG_LEVEL", default_value = "info")]
     pub log_level: log::LevelFilter,
+
+    /// Serve https and wss with this certificate chain (PEM); needs --tls-key.
+    #[arg(
+        long,
+        env = "ROOM_TLS_CERT",
+        requires = "tls_key",
+        conflicts_with = "tls_self_signed"
+    )]
+    pub tls_cert: Option<PathBuf>,
+
+    /// The private key (PEM) of --tls-cert.
+    #[arg(long, env = "ROOM_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+
+    /// Serve https and wss with a certificate made at start for this machine's names and
+    /// addresses. Browsers warn about it once; meant for meetings on a LAN.
+    #[arg(long, env = "ROOM_TLS_SELF_SIGNED")]
+    pub tls_self_signed: bool,
+
+    /// A STUN or TURN server for the browsers (stun:, stuns:, turn: or turns: URL). Repeat the
+    /// flag, or separate URLs with commas. None by default: calls on one LAN need none.
+    #[arg(long = "ice-server", env = "ROOM_ICE_SERVERS", value_delimiter = ',')]
+    pub ice_servers: Vec<String>,
+
+    /// User name for the TURN servers among --ice-server.
+    #[arg(long, env = "ROOM_ICE_USERNAME", requires = "ice_servers")]
+    pub ice_username: Option<String>,
+
+    /// Password for the TURN servers among --ice-server.
+    #[arg(long, env = "ROOM_ICE_CREDENTIAL", requires = "ice_username")]
+    pub ice_credential: Option<String>,
 }
 
 #[cfg(test)]
@@ -43,5 +76,36 @@ mod tests {
         assert!(Config::try_parse_from(["room", "--port", "70000"]).is_err());
         assert!(Config::try_parse_from(["room", "--max-room-size", "0"]).is_err());
         assert!(Config::try_parse_from(["room", "--log-level", "loud"]).is_err());
+        assert!(Config::try_parse_from(["room", "--tls-cert", "c.pem"]).is_err());
+        let both = [
+            "room",
+            "--tls-self-signed",
+            "--tls-cert",
+            "c",
+            "--tls-key",
+            "k",
+        ];
+        assert!(Config::try_parse_from(both).is_err());
+    }
+
+    #[test]
+    fn ice_servers_repeat_or_come_comma_separated() {
+        let config = Config::try_parse_from([
+            "room",
+            "--ice-server",
+            "stun:a:3478,turn:b:3478",
+            "--ice-server",
+            "turns:c:5349",
+            "--ice-username",
+            "u",
+            "--ice-credential",
+            "p",
+        ])
+        .unwrap();
+        assert_eq!(
+            config.ice_servers,
+            ["stun:a:3478", "turn:b:3478", "turns:c:5349"]
+        );
+        assert_eq!(config.ice_username.as_deref(), Some("u"));
     }
 }

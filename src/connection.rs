@@ -20,6 +20,7 @@ use crate::excerpt::excerpt;
 use crate::hub::{Close, Hub, Mailbox};
 use crate::names::PeerId;
 use crate::protocol::{decode, ClientMsg};
+use crate::server::Shared;
 
 /// The largest text message Room reads; a bigger one closes the connection with 1009.
 pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
@@ -40,11 +41,12 @@ enum End {
 }
 
 /// Serves one upgraded connection until it ends. `remote` is the client's address, for logs.
-pub async fn serve(hub: Arc<Hub>, remote: String, conn: WebSocketConnection) {
+pub async fn serve(shared: Arc<Shared>, remote: String, conn: WebSocketConnection) {
+    let hub = &shared.hub;
     let (id, mailbox) = hub.connect();
     log::info!(peer:% = id, remote = remote.as_str(); "connected");
 
-    let reader = pin!(read_frames(&hub, id, conn.clone()));
+    let reader = pin!(read_frames(hub, id, conn.clone()));
     let writer = pin!(write_frames(conn, mailbox));
     let end = match select(reader, writer).await {
         Either::Left((end, writer)) => {
@@ -55,9 +57,14 @@ pub async fn serve(hub: Arc<Hub>, remote: String, conn: WebSocketConnection) {
             end
         }
         // The writer stops after it sent a close frame (or could not): wait for the reply.
-        Either::Right(((), reader)) => timeout(CLOSE_REPLY_TIMEOUT, reader)
-            .await
-            .unwrap_or_else(|_| End::Dropped("no answer to the close frame".into())),
+        Either::Right((sent, reader)) => {
+            let end = timeout(CLOSE_REPLY_TIMEOUT, reader).await;
+            match (sent, end) {
+                (Some(close), _) => End::ClosedByServer(close),
+                (None, Ok(end)) => end,
+                (None, Err(_)) => End::Dropped("the connection stopped".into()),
+            }
+        }
     };
 
     hub.disconnect(id);
@@ -79,7 +86,6 @@ async fn read_frames(hub: &Hub, id: PeerId, mut stream: WebSocketConnection) -> 
     let mut close_from_client = None;
     let request_close = |close: Close, closing: &mut Option<Close>| {
         if closing.is_none() {
-            log::info!(peer:% = id, code = close.code, reason = close.reason; "closing");
             hub.close(id, close);
             *closing = Some(close);
         }
@@ -151,32 +157,33 @@ fn handle_text(hub: &Hub, id: PeerId, text: &str) {
 }
 
 /// Sends what the hub queues for this connection, until a close is asked for or the hub lets
-/// go of the connection.
-async fn write_frames(conn: WebSocketConnection, mailbox: Mailbox) {
+/// go of the connection. Returns the close it sent, if any.
+async fn write_frames(conn: WebSocketConnection, mailbox: Mailbox) -> Option<Close> {
     loop {
         // `select` polls its first future first: a close request goes before queued frames.
         let text = match select(pin!(mailbox.closing.recv()), pin!(mailbox.frames.recv())).await {
-            Either::Left((Ok(close), _)) => return send_close(&conn, close).await,
+            Either::Left((Ok(close), _)) => return Some(send_close(&conn, close).await),
             Either::Right((Ok(text), _)) => text,
-            Either::Left((Err(_), _)) | Either::Right((Err(_), _)) => return,
+            Either::Left((Err(_), _)) | Either::Right((Err(_), _)) => return None,
         };
         let send = conn.send(Message::Text(String::from(&*text)));
         match select(pin!(send), pin!(mailbox.closing.recv())).await {
             Either::Left((Ok(()), _)) => {}
-            Either::Left((Err(_), _)) => return,
+            Either::Left((Err(_), _)) => return None,
             // A client too slow to take this frame is being closed: stop waiting for it.
-            Either::Right((Ok(close), _)) => return send_close(&conn, close).await,
-            Either::Right((Err(_), _)) => return,
+            Either::Right((Ok(close), _)) => return Some(send_close(&conn, close).await),
+            Either::Right((Err(_), _)) => return None,
         }
     }
 }
 
-async fn send_close(conn: &WebSocketConnection, close: Close) {
+async fn send_close(conn: &WebSocketConnection, close: Close) -> Close {
     let frame = CloseFrame {
         code: close.code.into(),
         reason: close.reason.into(),
     };
     let _ = timeout(CLOSE_SEND_TIMEOUT, conn.send(Message::Close(Some(frame)))).await;
+    close
 }
 
 fn now_millis() -> u64 {

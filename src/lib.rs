@@ -13,6 +13,8 @@
 //! - [`connection`]: the WebSocket task of one connection (a reader, and the one writer).
 //! - [`pages`] and [`assets`]: the HTML pages and the embedded browser client.
 //! - [`server`]: the tide app that serves all of it on one listener.
+//! - [`listener`]: the accept loop, plain or TLS ([`tls`]), handing connections to tide.
+//! - [`ice`]: the STUN and TURN servers handed to the browsers.
 //! - [`config`]: the command line.
 //! - [`excerpt`]: safe, short copies of client text for the log and the error pages.
 
@@ -25,8 +27,11 @@ pub mod config;
 pub mod connection;
 pub mod excerpt;
 pub mod hub;
+pub mod ice;
+pub mod listener;
 pub mod names;
 pub mod pages;
 pub mod protocol;
 pub mod rooms;
 pub mod server;
+pub mod tls;

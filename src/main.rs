@@ -1,12 +1,29 @@
 //! `room`: starts the meeting server with the settings from the command line.
 
+use std::process::ExitCode;
+
 use clap::Parser;
 
 use room::config::Config;
+use room::server::Server;
 
 #[async_std::main]
-async fn main() -> std::io::Result<()> {
+async fn main() -> ExitCode {
     let config = Config::parse();
     femme::with_level(config.log_level);
-    room::server::run(&config).await
+    let server = match Server::bind(&config).await {
+        Ok(server) => server,
+        Err(err) => {
+            log::error!(error:% = err; "cannot start");
+            eprintln!("room: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    // Tests and people read this line to find a server started on port 0.
+    log::info!(url = server.url(); "listening on {}", server.url());
+    if let Err(err) = server.serve().await {
+        eprintln!("room: {err}");
+        return ExitCode::FAILURE;
+    }
+    ExitCode::SUCCESS
 }

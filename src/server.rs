@@ -1,9 +1,11 @@
 //! The tide app: pages, the browser client's files and the WebSocket route on one listener.
 
 use std::io;
-use std::net::TcpListener;
+use std::net::SocketAddr;
 use std::sync::Arc;
 
+use async_std::net::TcpListener;
+use futures_rustls::TlsAcceptor;
 use maud::Markup;
 use percent_encoding::percent_decode_str;
 use tide::http::mime;
@@ -12,21 +14,127 @@ use tide_websockets::WebSocket;
 
 use crate::config::Config;
 use crate::hub::Hub;
+use crate::ice::{self, IceError};
 use crate::names::RoomName;
 use crate::rooms::Limits;
-use crate::{assets, connection, pages};
+use crate::tls::{self, TlsError};
+use crate::{assets, connection, listener, pages};
 
 /// What every request handler can reach.
-pub type State = Arc<Hub>;
+#[derive(Debug)]
+pub struct Shared {
+    /// The rooms and connections.
+    pub hub: Hub,
+    /// The ICE servers for the browsers, as the JSON the room page carries.
+    pub ice_servers_json: String,
+}
+
+/// The tide state: one [`Shared`] for the whole server.
+pub type State = Arc<Shared>;
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// What was asked for.
+        addr: String,
+        /// Why it failed.
+        source: io::Error,
+    },
+    /// TLS could not be set up.
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    /// An `--ice-server` is not one.
+    #[error(transparent)]
+    Ice(#[from] IceError),
+}
+
+/// A server bound to its address, ready to serve.
+pub struct Server {
+    listener: TcpListener,
+    tls: Option<TlsAcceptor>,
+    app: tide::Server<State>,
+    url: String,
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server")
+            .field("url", &self.url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Server {
+    /// Binds the listener and prepares TLS and the app; serving starts with [`Server::serve`].
+    pub async fn bind(config: &Config) -> Result<Server, StartError> {
+        let ice_servers = ice::servers(
+            &config.ice_servers,
+            config.ice_username.as_deref(),
+            config.ice_credential.as_deref(),
+        )?;
+        let tls = match (&config.tls_cert, &config.tls_key) {
+            (Some(cert), Some(key)) => Some(tls::from_files(cert, key)?),
+            _ if config.tls_self_signed => {
+                let (acceptor, names) = tls::self_signed()?;
+                log::info!(names:? = names; "made a self-signed certificate");
+                Some(acceptor)
+            }
+            _ => None,
+        };
+        let addr = (config.host.as_str(), config.port);
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| StartError::Bind {
+                addr: format!("{}:{}", config.host, config.port),
+                source,
+            })?;
+        let local = listener.local_addr().map_err(|source| StartError::Bind {
+            addr: format!("{}:{}", config.host, config.port),
+            source,
+        })?;
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let shared = Shared {
+            hub: Hub::new(Limits {
+                max_room_size: usize::from(config.max_room_size),
+            }),
+            // A list of plain strings always serialises.
+            ice_servers_json: serde_json::to_string(&ice_servers).expect("ICE servers serialise"),
+        };
+        Ok(Server {
+            listener,
+            tls,
+            app: app(Arc::new(shared)),
+            url: format!("{scheme}://{local}"),
+        })
+    }
+
+    /// Where the server listens, such as `http://127.0.0.1:3000`.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The bound address.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Serves until the process ends.
+    pub async fn serve(self) -> io::Result<()> {
+        listener::serve(self.app, self.listener, self.tls).await
+    }
+}
 
 /// The policy for Room's pages: everything comes from Room itself, media may be local blobs.
 const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; img-src 'self' data: blob:; \
     media-src 'self' blob: mediastream:; connect-src 'self'; frame-ancestors 'none'; \
     base-uri 'none'; form-action 'self'";
 
-/// Builds the app around a hub.
-pub fn app(hub: Arc<Hub>) -> tide::Server<State> {
-    let mut app = tide::with_state(hub);
+/// Builds the app around the shared state.
+pub fn app(shared: State) -> tide::Server<State> {
+    let mut app = tide::with_state(shared);
     app.with(not_found_page);
     app.at("/").get(home);
     app.at("/room").get(room_from_form);
@@ -43,18 +151,6 @@ pub fn app(hub: Arc<Hub>) -> tide::Server<State> {
     app
 }
 
-/// Binds `config.host:config.port`, logs the real address and serves until the process ends.
-pub async fn run(config: &Config) -> io::Result<()> {
-    let listener = TcpListener::bind((config.host.as_str(), config.port))?;
-    let addr = listener.local_addr()?;
-    // Tests and people read this line to find a server started on port 0.
-    log::info!(addr:% = addr; "listening on http://{addr}");
-    let hub = Arc::new(Hub::new(Limits {
-        max_room_size: usize::from(config.max_room_size),
-    }));
-    app(hub).listen(listener).await
-}
-
 fn html(status: StatusCode, page: Markup) -> Response {
     Response::builder(status)
         .content_type(mime::HTML)
@@ -65,7 +161,10 @@ fn html(status: StatusCode, page: Markup) -> Response {
 }
 
 async fn home(req: Request<State>) -> tide::Result {
-    Ok(html(StatusCode::Ok, pages::home(&req.state().room_list())))
+    Ok(html(
+        StatusCode::Ok,
+        pages::home(&req.state().hub.room_list()),
+    ))
 }
 
 async fn room(req: Request<State>) -> tide::Result {
@@ -111,7 +210,7 @@ async fn asset(req: Request<State>) -> tide::Result {
 }
 
 async fn healthz(req: Request<State>) -> tide::Result {
-    let hub = req.state();
+    let hub = &req.state().hub;
     let body = serde_json::json!({
         "status": "ok",
         "connections": hub.connection_count(),

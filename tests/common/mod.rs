@@ -69,11 +69,17 @@ impl Server {
             output,
         };
         let first = server
-            .wait_line(0, |line| line.contains("listening on http://"))
+            .wait_line(0, |line| line.contains("listening on http"))
             .unwrap_or_else(|| panic!("no 'listening on' line; stderr: {}", server.stderr()));
         let line: serde_json::Value = serde_json::from_str(&first).expect("log lines are JSON");
-        let msg = line["msg"].as_str().expect("a log line has a msg");
-        server.addr = msg.trim_start_matches("listening on http://").to_owned();
+        let url = line["url"]
+            .as_str()
+            .expect("the listening line has the url");
+        server.addr = url
+            .split_once("://")
+            .expect("a url has a scheme")
+            .1
+            .to_owned();
         server
     }
 
