@@ -202,6 +202,7 @@ impl State {
             return;
         };
         if let Some(close) = close {
+            log::info!(peer:% = id, code = close.code, reason = close.reason; "closing");
             // The closing queue holds one request and this is the only one ever sent, since
             // the link is gone after it; a failure means the writer has already stopped.
             let _ = link.closing.try_send(close);

@@ -190,7 +190,11 @@ impl Rooms {
         }
         let size = self.rooms.get(&name).map_or(0, |room| room.members.len());
         if size >= self.limits.max_room_size {
-            let message = format!("room is full ({} members)", self.limits.max_room_size);
+            let max = self.limits.max_room_size;
+            let message = format!(
+                "room is full ({max} {})",
+                if max == 1 { "member" } else { "members" }
+            );
             return error(id, ErrorCode::RoomFull, message);
         }
 
