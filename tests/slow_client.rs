@@ -12,7 +12,9 @@ use common::Server;
 type Client = async_tungstenite::WebSocketStream<async_std::net::TcpStream>;
 
 async fn connect(server: &Server) -> (Client, String) {
-    let stream = async_std::net::TcpStream::connect(&server.addr).await.unwrap();
+    let stream = async_std::net::TcpStream::connect(&server.addr)
+        .await
+        .unwrap();
     let (mut ws, _) = async_tungstenite::client_async(server.ws_url("/ws"), stream)
         .await
         .unwrap();
@@ -41,9 +43,11 @@ async fn a_member_that_stops_reading_is_closed_and_the_room_goes_on() {
     let (mut talker, _) = connect(&server).await;
     let (mut silent, silent_id) = connect(&server).await;
     for ws in [&mut talker, &mut silent] {
-        ws.send(Message::text(json!({"type": "join", "room": "r"}).to_string()))
-            .await
-            .unwrap();
+        ws.send(Message::text(
+            json!({"type": "join", "room": "r"}).to_string(),
+        ))
+        .await
+        .unwrap();
     }
     // From here on `silent` is never read again: its socket buffers and then its queue fill.
     let text = "x".repeat(2000);
@@ -68,10 +72,15 @@ async fn a_member_that_stops_reading_is_closed_and_the_room_goes_on() {
     assert!(saw_peer_left, "the silent member was never removed");
 
     let closing = server
-        .wait_line(0, |line| line.contains(r#""msg":"closing""#) && line.contains(&silent_id))
+        .wait_line(0, |line| {
+            line.contains(r#""msg":"closing""#) && line.contains(&silent_id)
+        })
         .expect("the close is logged");
     assert!(closing.contains(r#""code":1008"#), "{closing}");
-    let health = surf::get(server.url("/healthz")).recv_string().await.unwrap();
+    let health = surf::get(server.url("/healthz"))
+        .recv_string()
+        .await
+        .unwrap();
     assert!(health.contains(r#""connections":1"#), "{health}");
     drop(silent);
 }
