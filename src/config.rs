@@ -26,6 +26,15 @@ pub struct Config {
     #[arg(long, env = "ROOM_LOG_LEVEL", default_value = "info")]
     pub log_level: log::LevelFilter,
 
+    /// Another origin (scheme://host:port) whose pages may open Room's WebSocket, besides Room's
+    /// own. Repeat the flag, or separate origins with commas.
+    #[arg(
+        long = "allowed-origin",
+        env = "ROOM_ALLOWED_ORIGINS",
+        value_delimiter = ','
+    )]
+    pub allowed_origins: Vec<String>,
+
     /// Serve https and wss with this certificate chain (PEM); needs --tls-key.
     #[arg(
         long,

@@ -10,6 +10,7 @@
 //! The edges connect it to the world with tide and async-std:
 //!
 //! - [`hub`]: shares the state between connections and routes frames into their queues.
+//! - [`handshake`]: the checks on a WebSocket upgrade (origin, key, version).
 //! - [`connection`]: the WebSocket task of one connection (a reader, and the one writer).
 //! - [`pages`] and [`assets`]: the HTML pages and the embedded browser client.
 //! - [`server`]: the tide app that serves all of it on one listener.
@@ -26,6 +27,7 @@ pub mod chat;
 pub mod config;
 pub mod connection;
 pub mod excerpt;
+pub mod handshake;
 pub mod hub;
 pub mod ice;
 pub mod listener;

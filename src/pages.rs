@@ -117,13 +117,48 @@ pub fn home(rooms: &[RoomInfo]) -> Markup {
     layout("Room", Some("home.js"), body)
 }
 
-/// The page of one room: its name, who is there, and the chat.
+/// A 24×24 icon for the call controls, drawn in the text colour.
+///
+/// `slash` adds the diagonal stroke that app.css shows while the control is off.
+fn icon(path: &str, slash: bool) -> Markup {
+    html! {
+        svg.icon viewBox="0 0 24 24" aria-hidden="true" focusable="false" {
+            path d=(path) {}
+            @if slash {
+                line.slash x1="3" y1="3" x2="21" y2="21" {}
+            }
+        }
+    }
+}
+
+const MIC_ICON: &str =
+    "M12 14a3 3 0 0 0 3-3V5a3 3 0 0 0-6 0v6a3 3 0 0 0 3 3zm5.3-3c0 3-2.5 5.1-5.3 \
+    5.1S6.7 14 6.7 11H5c0 3.4 2.7 6.2 6 6.7V21h2v-3.3c3.3-.5 6-3.3 6-6.7h-1.7z";
+const CAMERA_ICON: &str = "M17 10.5V7a1 1 0 0 0-1-1H4a1 1 0 0 0-1 1v10a1 1 0 0 0 1 1h12a1 1 0 0 0 \
+    1-1v-3.5l4 4v-11l-4 4z";
+const SCREEN_ICON: &str = "M21 3H3a2 2 0 0 0-2 2v14a2 2 0 0 0 2 2h18a2 2 0 0 0 2-2V5a2 2 0 0 \
+    0-2-2zm0 16H3V5h18v14zM10 12H8l4-4 4 4h-2v4h-4v-4z";
+const LEAVE_ICON: &str =
+    "M12 9c-1.6 0-3.2.3-4.6.7v3.1c0 .4-.2.7-.6.9-1 .5-1.9 1.1-2.7 1.9a1 1 0 0 \
+    1-1.4 0L.3 13.1a1 1 0 0 1 0-1.4C3.3 8.8 7.5 7 12 7s8.7 1.8 11.7 4.7a1 1 0 0 1 0 1.4l-2.5 2.5a1 \
+    1 0 0 1-1.4 0c-.8-.8-1.7-1.4-2.7-1.9a1 1 0 0 1-.6-.9V9.7C15.2 9.3 13.6 9 12 9z";
+const SETTINGS_ICON: &str =
+    "M3 17v2h6v-2H3zM3 5v2h10V5H3zm10 16v-2h8v-2h-8v-2h-2v6h2zM7 9v2H3v2h4v2h2V9H7zm14 \
+    4v-2H11v2h10zm-6-4h2V7h4V5h-4V3h-2v6z";
+
+/// The page of one room: first a preview to check camera and microphone, then the call.
 ///
 /// The name travels to `static/room.js` in the `data-room` attribute of `#room-page`, so the
-/// script never parses it out of the URL.
-pub fn room(name: &RoomName) -> Markup {
+/// script never parses it out of the URL; `ice_servers_json` (a JSON array of `RTCIceServer`
+/// objects, `[]` when there are none) travels in `data-ice-servers`. Both go through maud's
+/// attribute escaping.
+///
+/// The ids, classes and `data-*` attributes here, and the tiles room.js builds in
+/// `#video-grid` (`div.tile[data-peer-id]`), are the contract with the scripts and the browser
+/// tests.
+pub fn room(name: &RoomName, ice_servers_json: &str) -> Markup {
     let body = html! {
-        main #room-page.page.room data-room=(name.as_str()) {
+        main #room-page.page.room data-room=(name.as_str()) data-ice-servers=(ice_servers_json) {
             header.room-header {
                 div.room-title-block {
                     h1 #room-title.room-title { (name.as_str()) }
@@ -132,24 +167,93 @@ pub fn room(name: &RoomName) -> Markup {
                 div.room-actions {
                     button #copy-link.secondary type="button"
                         data-href=(room_href(name)) { "Copy link" }
-                    a #leave.button.danger href="/" { "Leave" }
                 }
             }
             div #error.banner.error role="alert" hidden {}
-            div.room-layout {
-                // The stage is where the video grid goes; until then it explains its emptiness.
+            // Before joining: check how you look and sound, then join.
+            section #prejoin.prejoin aria-labelledby="prejoin-heading" {
+                div.preview-box {
+                    video #preview.preview muted autoplay playsinline {}
+                    p #preview-off.preview-off hidden { "Your camera is off" }
+                }
+                form #prejoin-form.card.prejoin-form {
+                    h2 #prejoin-heading { "Ready to join?" }
+                    p #occupancy.muted {}
+                    div.field {
+                        label for="nickname" { "Your name" }
+                        input #nickname type="text" name="nickname" autocomplete="nickname"
+                            placeholder="Your name" data-max-chars=(NICKNAME_MAX_CHARS);
+                    }
+                    // room.js moves this into the call's settings panel on joining, so the
+                    // same pickers switch devices mid-call.
+                    fieldset #devices.devices {
+                        legend.visually-hidden { "Devices" }
+                        div.field {
+                            label for="mic-select" { "Microphone" }
+                            select #mic-select name="mic" {}
+                        }
+                        div.field {
+                            label for="camera-select" { "Camera" }
+                            select #camera-select name="camera" {}
+                        }
+                        div.field {
+                            label for="speaker-select" { "Speaker" }
+                            select #speaker-select name="speaker" {}
+                        }
+                    }
+                    div.prejoin-toggles {
+                        label.check {
+                            input #prejoin-mic type="checkbox" name="mic-on" checked;
+                            " Microphone on"
+                        }
+                        label.check {
+                            input #prejoin-camera type="checkbox" name="camera-on" checked;
+                            " Camera on"
+                        }
+                    }
+                    p #media-error.media-error hidden {}
+                    button #join-button.primary.join-button type="submit" disabled { "Join now" }
+                }
+            }
+            // The call: the video grid with its controls, then people, settings and chat.
+            div #call.room-layout hidden {
                 section #stage.stage aria-label="Video" {
-                    div #video-grid.video-grid {}
-                    p.stage-empty.muted { "Video is not available yet. Use the chat to talk." }
+                    div #video-grid.video-grid data-count="0" {}
+                    div.controls role="toolbar" aria-label="Call controls" {
+                        button #toggle-mic.control type="button" title="Mute (M)" {
+                            (icon(MIC_ICON, true))
+                            span.control-label { "Mute" }
+                        }
+                        button #toggle-camera.control type="button" title="Stop video (V)" {
+                            (icon(CAMERA_ICON, true))
+                            span.control-label { "Stop video" }
+                        }
+                        button #share-screen.control type="button" title="Share your screen" {
+                            (icon(SCREEN_ICON, false))
+                            span.control-label { "Share" }
+                        }
+                        button #toggle-settings.control type="button" aria-controls="settings"
+                            aria-expanded="false" title="Microphone, camera and speaker" {
+                            (icon(SETTINGS_ICON, false))
+                            span.control-label { "Settings" }
+                        }
+                        button #leave.control.danger type="button" title="Leave the meeting" {
+                            (icon(LEAVE_ICON, false))
+                            span.control-label { "Leave" }
+                        }
+                    }
                 }
                 aside.sidebar {
+                    section #settings.panel.settings-panel aria-labelledby="settings-heading" hidden {
+                        h2 #settings-heading { "Settings" }
+                    }
                     section.panel.members-panel aria-labelledby="members-heading" {
                         h2 #members-heading {
                             "People " span #member-count.badge { "0" }
                         }
                         form #nickname-form.row {
-                            label.visually-hidden for="nickname" { "Your name" }
-                            input #nickname type="text" name="nickname" autocomplete="nickname"
+                            label.visually-hidden for="rename-input" { "Your name" }
+                            input #rename-input type="text" name="nickname" autocomplete="nickname"
                                 placeholder="Your name" data-max-chars=(NICKNAME_MAX_CHARS);
                             button #rename.secondary type="submit" { "Rename" }
                         }
@@ -161,7 +265,8 @@ pub fn room(name: &RoomName) -> Markup {
                         form #chat-form.chat-form {
                             label.visually-hidden for="chat-input" { "Message" }
                             textarea #chat-input name="text" rows="2" disabled
-                                placeholder="Message everyone (Enter to send, Shift+Enter for a new line)" {}
+                                placeholder="Message everyone"
+                                title="Enter sends; Shift+Enter starts a new line" {}
                             button #chat-send.primary type="submit" disabled { "Send" }
                         }
                     }
@@ -281,7 +386,7 @@ mod tests {
         assert!(home_page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
         assert!(home_page.contains("/room/%3Cscript%3Ealert%281%29%3C%2Fscript%3E"));
 
-        let room_page = room(&RoomName::parse(evil).unwrap()).into_string();
+        let room_page = room(&RoomName::parse(evil).unwrap(), "[]").into_string();
         assert!(!room_page.contains(evil), "{room_page}");
         assert!(room_page.contains(r#"data-room="&lt;script&gt;alert(1)&lt;/script&gt;""#));
         assert!(room_page.contains("<title>&lt;script&gt;alert(1)&lt;/script&gt; · Room</title>"));
@@ -290,7 +395,11 @@ mod tests {
     /// A quote in a room name cannot end the attribute it sits in.
     #[test]
     fn quotes_in_a_room_name_stay_inside_data_room() {
-        let page = room(&RoomName::parse(r#"x" onmouseover="alert(1)"#).unwrap()).into_string();
+        let page = room(
+            &RoomName::parse(r#"x" onmouseover="alert(1)"#).unwrap(),
+            "[]",
+        )
+        .into_string();
         assert!(
             page.contains(r#"data-room="x&quot; onmouseover=&quot;alert(1)""#),
             "{page}"
@@ -300,7 +409,7 @@ mod tests {
     /// The room page carries its name for room.js and has the panels the script fills.
     #[test]
     fn room_page_has_the_name_members_and_chat() {
-        let page = room(&RoomName::parse("회의실 🎥").unwrap()).into_string();
+        let page = room(&RoomName::parse("회의실 🎥").unwrap(), "[]").into_string();
         assert!(page.contains(r#"data-room="회의실 🎥""#), "{page}");
         assert!(page.contains(r#"data-href="/room/%ED%9A%8C%EC%9D%98%EC%8B%A4%20%F0%9F%8E%A5""#));
         for id in [
@@ -309,7 +418,7 @@ mod tests {
             "status",
             "error",
             "nickname-form",
-            "nickname",
+            "rename-input",
             "members",
             "member-count",
             "video-grid",
@@ -323,6 +432,82 @@ mod tests {
             );
         }
         assert!(page.contains(r#"src="/static/room.js""#));
+    }
+
+    /// Before joining there is a muted inline preview, the name, the device pickers, the
+    /// choice to join without camera or microphone, a place for media errors and the button.
+    #[test]
+    fn room_page_has_the_prejoin_preview_and_device_pickers() {
+        let page = room(&RoomName::parse("standup").unwrap(), "[]").into_string();
+        assert!(
+            page.contains(
+                r#"<video class="preview" id="preview" muted autoplay playsinline></video>"#
+            ),
+            "{page}"
+        );
+        for (tag, id) in [
+            ("input", "nickname"),
+            ("select", "mic-select"),
+            ("select", "camera-select"),
+            ("select", "speaker-select"),
+            ("input", "prejoin-mic"),
+            ("input", "prejoin-camera"),
+            ("p", "media-error"),
+            ("button", "join-button"),
+        ] {
+            assert!(
+                page.contains(&format!(r#"<{tag} "#)) && page.contains(&format!(r#"id="{id}""#)),
+                "no {tag}#{id} in {page}"
+            );
+        }
+        assert_eq!(page.matches(r#"id="nickname""#).count(), 1, "{page}");
+    }
+
+    /// The call has its grid and one button per control, hidden until room.js joins.
+    #[test]
+    fn room_page_has_the_call_controls() {
+        let page = room(&RoomName::parse("standup").unwrap(), "[]").into_string();
+        assert!(
+            page.contains(r#"<div class="room-layout" id="call" hidden>"#),
+            "{page}"
+        );
+        for id in [
+            "toggle-mic",
+            "toggle-camera",
+            "share-screen",
+            "toggle-settings",
+            "leave",
+            "copy-link",
+        ] {
+            assert!(
+                page.contains(&format!(r#"id="{id}" type="button""#)),
+                "no button#{id} in {page}"
+            );
+        }
+        assert!(page.contains(r#"role="alert""#), "{page}");
+        // No inline script or style: the page runs under a CSP without 'unsafe-inline'.
+        assert!(
+            !page.contains("<script>") && !page.contains("style="),
+            "{page}"
+        );
+    }
+
+    /// The ICE servers reach room.js as JSON in `data-ice-servers`, escaped like any attribute.
+    #[test]
+    fn ice_servers_travel_escaped_in_a_data_attribute() {
+        let name = RoomName::parse("standup").unwrap();
+        let page = room(&name, "[]").into_string();
+        assert!(page.contains(r#"data-ice-servers="[]""#), "{page}");
+
+        let json = r#"[{"urls":["turn:x:3478"],"username":"u\"><script>","credential":"c&d"}]"#;
+        let page = room(&name, json).into_string();
+        assert!(
+            page.contains(
+                r#"data-ice-servers="[{&quot;urls&quot;:[&quot;turn:x:3478&quot;],&quot;username&quot;:&quot;u\&quot;&gt;&lt;script&gt;&quot;,&quot;credential&quot;:&quot;c&amp;d&quot;}]""#
+            ),
+            "{page}"
+        );
+        assert!(!page.contains("<script>"), "{page}");
     }
 
     /// The 404 page shows the escaped path and links home.

@@ -13,6 +13,7 @@ use tide::{Next, Request, Response, StatusCode};
 use tide_websockets::WebSocket;
 
 use crate::config::Config;
+use crate::handshake::{self, Refusal, Upgrade};
 use crate::hub::Hub;
 use crate::ice::{self, IceError};
 use crate::names::RoomName;
@@ -27,6 +28,10 @@ pub struct Shared {
     pub hub: Hub,
     /// The ICE servers for the browsers, as the JSON the room page carries.
     pub ice_servers_json: String,
+    /// Origins besides the server's own whose pages may open a WebSocket.
+    pub allowed_origins: Vec<String>,
+    /// Whether the listener speaks TLS (so the server's own origin is `https://`).
+    pub tls: bool,
 }
 
 /// The tide state: one [`Shared`] for the whole server.
@@ -102,6 +107,8 @@ impl Server {
             }),
             // A list of plain strings always serialises.
             ice_servers_json: serde_json::to_string(&ice_servers).expect("ICE servers serialise"),
+            allowed_origins: config.allowed_origins.clone(),
+            tls: tls.is_some(),
         };
         Ok(Server {
             listener,
@@ -142,6 +149,7 @@ pub fn app(shared: State) -> tide::Server<State> {
     app.at("/static/*path").get(asset);
     app.at("/healthz").get(healthz);
     app.at("/ws")
+        .with(check_upgrade)
         .with(WebSocket::new(|req: Request<State>, conn| async move {
             let remote = req.peer_addr().unwrap_or("unknown").to_owned();
             connection::serve(req.state().clone(), remote, conn).await;
@@ -170,7 +178,10 @@ async fn home(req: Request<State>) -> tide::Result {
 async fn room(req: Request<State>) -> tide::Result {
     let raw = percent_decode_str(req.param("name")?).decode_utf8_lossy();
     Ok(match RoomName::parse(&raw) {
-        Ok(name) => html(StatusCode::Ok, pages::room(&name)),
+        Ok(name) => html(
+            StatusCode::Ok,
+            pages::room(&name, &req.state().ice_servers_json),
+        ),
         Err(err) => html(
             StatusCode::BadRequest,
             pages::bad_room_name(&raw, &format!("A room name {err}.")),
@@ -226,6 +237,47 @@ async fn not_an_upgrade(_req: Request<State>) -> tide::Result {
         .content_type(mime::PLAIN)
         .body("This is Room's WebSocket endpoint: connect with a WebSocket client (ws://).\n")
         .build())
+}
+
+/// Refuses WebSocket upgrades that are malformed or come from another site's page.
+fn check_upgrade<'a>(
+    req: Request<State>,
+    next: Next<'a, State>,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = tide::Result> + Send + 'a>> {
+    Box::pin(async move {
+        let header = |name: &str| req.header(name).map(|values| values.as_str());
+        let has_token = |name: &str, token: &str| {
+            header(name).is_some_and(|value| {
+                value
+                    .split(',')
+                    .any(|part| part.trim().eq_ignore_ascii_case(token))
+            })
+        };
+        if !(has_token("Connection", "upgrade") && has_token("Upgrade", "websocket")) {
+            return Ok(next.run(req).await);
+        }
+        let upgrade = Upgrade {
+            key: header("Sec-WebSocket-Key"),
+            version: header("Sec-WebSocket-Version"),
+            origin: header("Origin"),
+            host: header("Host"),
+            tls: req.state().tls,
+        };
+        match handshake::check(&upgrade, &req.state().allowed_origins) {
+            Ok(()) => Ok(next.run(req).await),
+            Err(refusal) => {
+                log::info!(remote = req.peer_addr(), reason:% = refusal; "upgrade refused");
+                let mut res = Response::builder(refusal.status())
+                    .content_type(mime::PLAIN)
+                    .body(format!("{refusal}\n"))
+                    .build();
+                if refusal == Refusal::BadVersion {
+                    res.insert_header("Sec-WebSocket-Version", "13");
+                }
+                Ok(res)
+            }
+        }
+    })
 }
 
 /// Gives every empty 404 (an unknown path, a missing asset) the 404 page.

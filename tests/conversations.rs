@@ -17,12 +17,16 @@
 //! drop NAME                    drop the TCP connection without a close frame
 //! log JSON                     a server log line not matched before matches JSON
 //! http METHOD PATH STATUS [TEXT]      a plain HTTP request gets STATUS (and a body with TEXT)
-//! handshake KEY STATUS [ACCEPT]       an upgrade with this key gets STATUS (and this accept)
+//! upgrade STATUS [NAME=VALUE]...      a raw upgrade request to /ws gets STATUS; NAME=VALUE
+//!                                     sets a header (NAME= removes it) of the default request:
+//!                                     RFC 6455's sample key, version 13, no Origin
+//! header NAME VALUE                   the last `http` or `upgrade` response has this header
 //! ```
 //!
 //! JSON is matched as a subset: objects may hold more keys than the pattern, arrays must have
 //! the pattern's length. A string `"$name"` in a pattern captures the value the first time and
-//! must equal it afterwards; `"$_"` matches any value.
+//! must equal it afterwards; `"$_"` matches any value. `$HOST` is the server's `host:port` from
+//! the start.
 
 mod common;
 
@@ -56,7 +60,8 @@ enum Step {
     Drop(String),
     Log(Value),
     Http(String, String, u16, Option<String>),
-    Handshake(String, u16, Option<String>),
+    Upgrade(u16, Vec<(String, String)>),
+    Header(String, String),
 }
 
 /// A parsed fixture: the server's extra flags and the numbered steps.
@@ -127,10 +132,20 @@ fn parse(text: &str) -> Result<Script, String> {
                     Some(text.join(" ")).filter(|t| !t.is_empty()),
                 )
             }
-            "handshake" => {
-                let key = word("key")?;
+            "upgrade" => {
                 let status = word("status")?.parse().map_err(|_| fail("status"))?;
-                Step::Handshake(key, status, words.next().map(str::to_owned))
+                let headers = words
+                    .map(|pair| {
+                        let (name, value) =
+                            pair.split_once('=').ok_or_else(|| fail("NAME=VALUE"))?;
+                        Ok((name.to_owned(), value.to_owned()))
+                    })
+                    .collect::<Result<_, String>>()?;
+                Step::Upgrade(status, headers)
+            }
+            "header" => {
+                let (name, value) = rest.split_once(' ').ok_or_else(|| fail("NAME VALUE"))?;
+                Step::Header(name.to_owned(), value.trim().to_owned())
             }
             _ => return Err(fail("unknown step")),
         };
@@ -147,6 +162,7 @@ struct Conversation {
     clients: HashMap<String, Client>,
     vars: HashMap<String, Value>,
     used_log_lines: HashSet<usize>,
+    last_response: String,
 }
 
 impl Conversation {
@@ -268,31 +284,52 @@ impl Conversation {
                     "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
                     self.server.addr
                 );
-                let response = self.raw_http(&request).await?;
-                check_status(&response, *status)?;
+                self.last_response = self.raw_http(&request).await?;
+                check_status(&self.last_response, *status)?;
                 if let Some(text) = text {
-                    if !response.contains(text.as_str()) {
-                        return Err(format!("the response lacks {text:?}:\n{response}"));
+                    if !self.last_response.contains(text.as_str()) {
+                        return Err(format!(
+                            "the response lacks {text:?}:\n{}",
+                            self.last_response
+                        ));
                     }
                 }
             }
-            Step::Handshake(key, status, accept) => {
-                let request = format!(
-                    "GET /ws HTTP/1.1\r\nHost: {}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-                     Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n",
-                    self.server.addr
-                );
-                let response = self.raw_http_head(&request).await?;
-                check_status(&response, *status)?;
-                if let Some(accept) = accept {
-                    let header = response.lines().find_map(|line| {
-                        let (name, value) = line.split_once(':')?;
-                        name.eq_ignore_ascii_case("sec-websocket-accept")
-                            .then(|| value.trim())
-                    });
-                    if header != Some(accept.as_str()) {
-                        return Err(format!("wanted Sec-WebSocket-Accept {accept}:\n{response}"));
+            Step::Upgrade(status, overrides) => {
+                let mut headers = vec![
+                    ("Host".to_owned(), self.server.addr.clone()),
+                    ("Upgrade".to_owned(), "websocket".to_owned()),
+                    ("Connection".to_owned(), "Upgrade".to_owned()),
+                    (
+                        "Sec-WebSocket-Key".to_owned(),
+                        "dGhlIHNhbXBsZSBub25jZQ==".to_owned(),
+                    ),
+                    ("Sec-WebSocket-Version".to_owned(), "13".to_owned()),
+                ];
+                for (name, value) in overrides {
+                    headers.retain(|(known, _)| !known.eq_ignore_ascii_case(name));
+                    if !value.is_empty() {
+                        headers.push((name.clone(), self.substitute(value)?));
                     }
+                }
+                let head: String = headers
+                    .iter()
+                    .map(|(name, value)| format!("{name}: {value}\r\n"))
+                    .collect();
+                let request = format!("GET /ws HTTP/1.1\r\n{head}\r\n");
+                self.last_response = self.raw_http_head(&request).await?;
+                check_status(&self.last_response, *status)?;
+            }
+            Step::Header(name, value) => {
+                let found = self.last_response.lines().find_map(|line| {
+                    let (key, got) = line.split_once(':')?;
+                    key.eq_ignore_ascii_case(name).then(|| got.trim())
+                });
+                if found != Some(value.as_str()) {
+                    return Err(format!(
+                        "wanted {name}: {value} in:\n{}",
+                        self.last_response
+                    ));
                 }
             }
         }
@@ -468,11 +505,14 @@ fn run_fixture(path: &Path, text: String) -> datatest_stable::Result<()> {
 fn check_fixture(path: &Path, text: &str) -> Result<(), String> {
     let script = parse(text).map_err(|err| format!("{}: {err}", path.display()))?;
     let args: Vec<&str> = script.server_args.iter().map(String::as_str).collect();
+    let server = Server::start(&args);
+    let host = Value::String(server.addr.clone());
     let mut conversation = Conversation {
-        server: Server::start(&args),
+        server,
         clients: HashMap::new(),
-        vars: HashMap::new(),
+        vars: HashMap::from([("HOST".to_owned(), host)]),
         used_log_lines: HashSet::new(),
+        last_response: String::new(),
     };
     async_std::task::block_on(async {
         for (number, line, step) in &script.steps {

@@ -1,0 +1,187 @@
+// The browser-test toolkit: a real `room` server, real Chromium pages with fake camera and
+// microphone, and waits that end on an event or a deadline (never a bare sleep).
+
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+
+/** How long any one wait may take before the test fails. */
+export const WAIT_MS = 30_000;
+
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--use-fake-ui-for-media-stream',
+  '--use-fake-device-for-media-stream',
+  '--allow-loopback-in-peer-connection',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-quic',
+  // Screen sharing in a headless browser: pick the (fake) screen without asking.
+  '--auto-select-desktop-capture-source=Entire screen',
+  '--enable-features=FakeDesktopCaptureForTesting',
+];
+
+/** Starts `room --port 0 ...args` and resolves once it says where it listens. */
+export async function startServer(args = []) {
+  const bin = process.env.ROOM_BIN;
+  if (!bin) throw new Error('ROOM_BIN must name the room binary');
+  const child = spawn(bin, ['--host', '127.0.0.1', '--port', '0', ...args], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const log = [];
+  const lines = createInterface({ input: child.stdout });
+  const url = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('the server did not start')), WAIT_MS);
+    child.once('exit', (code) => reject(new Error(`the server exited with ${code}`)));
+    lines.on('line', (line) => {
+      log.push(line);
+      try {
+        const entry = JSON.parse(line);
+        if (entry.url && String(entry.msg).startsWith('listening on')) {
+          clearTimeout(timer);
+          resolve(entry.url);
+        }
+      } catch {
+        // Not a log line of ours; keep it in `log` for the failure report.
+      }
+    });
+  });
+  return {
+    url,
+    log,
+    stop() {
+      child.kill('SIGKILL');
+    },
+  };
+}
+
+/** Launches headless Chromium with fake media devices (Playwright gives it a fresh profile). */
+export async function launchBrowser() {
+  const executablePath = process.env.ROOM_CHROMIUM || '/usr/bin/chromium';
+  const browser = await chromium.launch({
+    executablePath,
+    headless: true,
+    args: CHROMIUM_ARGS,
+  });
+  return {
+    browser,
+    async close() {
+      await browser.close();
+    },
+  };
+}
+
+/**
+ * Opens the room page of `room` as a person called `nickname`, joins the call and waits until
+ * the page says it is in the room. Each person gets a browser context of their own.
+ */
+export async function joinRoom(browser, serverUrl, room, nickname, { expectJoined = true } = {}) {
+  const context = await browser.newContext({
+    ignoreHTTPSErrors: true,
+    permissions: ['camera', 'microphone'],
+    viewport: { width: 1280, height: 800 },
+  });
+  await context.addInitScript((name) => {
+    localStorage.setItem('room.nickname', name);
+  }, nickname);
+  const page = await context.newPage();
+  const problems = [];
+  page.on('pageerror', (err) => problems.push(`${nickname}: page error: ${err.message}`));
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') problems.push(`${nickname}: console error: ${msg.text()}`);
+  });
+  await page.goto(`${serverUrl}/room/${encodeURIComponent(room)}`);
+  await page.click('#join-button');
+  if (expectJoined) {
+    await page.waitForFunction(() => window.roomCall && window.roomCall.selfId(), null, {
+      timeout: WAIT_MS,
+    });
+  }
+  return { page, context, nickname, problems };
+}
+
+/** Waits until `predicate` (run in the page with `arg`) is true; fails with `what`. */
+export async function waitInPage(person, what, predicate, arg) {
+  try {
+    await person.page.waitForFunction(predicate, arg, { timeout: WAIT_MS, polling: 100 });
+  } catch (err) {
+    throw new Error(`${person.nickname}: ${what}: ${err.message.split('\n')[0]}`);
+  }
+}
+
+/** The ids of the remote tiles the page shows. */
+export async function remoteTileIds(person) {
+  return person.page.$$eval('#video-grid .tile:not(.self)', (tiles) =>
+    tiles.map((tile) => tile.dataset.peerId).sort(),
+  );
+}
+
+/** Waits until the page shows exactly `count` remote tiles, each playing video with a size. */
+export async function waitForRemoteVideo(person, count) {
+  await waitInPage(
+    person,
+    `${count} remote tiles with playing video`,
+    (count) => {
+      const videos = [...document.querySelectorAll('#video-grid .tile:not(.self) video')];
+      return (
+        videos.length === count &&
+        videos.every((video) => video.videoWidth > 0 && video.videoHeight > 0 && !video.paused)
+      );
+    },
+    count,
+  );
+}
+
+/** Sums the inbound RTP bytes of `kind` ('audio' or 'video') over every peer connection. */
+export async function inboundBytes(person, kind) {
+  return person.page.evaluate(async (kind) => {
+    let total = 0;
+    for (const pc of window.roomCall.peerConnections().values()) {
+      const stats = await pc.getStats();
+      stats.forEach((report) => {
+        if (report.type === 'inbound-rtp' && report.kind === kind) total += report.bytesReceived;
+      });
+    }
+    return total;
+  }, kind);
+}
+
+/** Waits until inbound bytes of `kind` grow past their current value, twice (media flows). */
+export async function waitForInboundGrowth(person, kind) {
+  let last = await inboundBytes(person, kind);
+  for (let round = 0; round < 2; round += 1) {
+    const start = last;
+    await waitInPage(
+      person,
+      `inbound ${kind} bytes growing past ${start}`,
+      async ({ kind, start }) => {
+        let total = 0;
+        for (const pc of window.roomCall.peerConnections().values()) {
+          const stats = await pc.getStats();
+          stats.forEach((report) => {
+            if (report.type === 'inbound-rtp' && report.kind === kind) {
+              total += report.bytesReceived;
+            }
+          });
+        }
+        return total > start;
+      },
+      { kind, start },
+    );
+    last = await inboundBytes(person, kind);
+  }
+  return last;
+}
+
+/** Saves a screenshot of the page under target/e2e/. */
+export async function screenshot(person, name) {
+  const dir = process.env.ROOM_E2E_OUT || 'target/e2e';
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, `${name}.png`);
+  await person.page.screenshot({ path, fullPage: true });
+  return path;
+}

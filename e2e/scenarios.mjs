@@ -1,0 +1,166 @@
+// The browser scenarios: each gets a fresh server and a fresh Chromium (see run.mjs).
+
+import assert from 'node:assert/strict';
+import {
+  joinRoom,
+  remoteTileIds,
+  screenshot,
+  waitForInboundGrowth,
+  waitForRemoteVideo,
+  waitInPage,
+} from './lib.mjs';
+
+/** Two people in one room see and hear each other. */
+async function twoPeople({ browser, server }) {
+  const ann = await joinRoom(browser, server.url, 'standup', 'Ann');
+  const bob = await joinRoom(browser, server.url, 'standup', 'Bob');
+  for (const person of [ann, bob]) {
+    await waitForRemoteVideo(person, 1);
+    await waitForInboundGrowth(person, 'video');
+    await waitForInboundGrowth(person, 'audio');
+  }
+}
+
+/** Three people all see each other; one leaves and is dropped; a fourth gets everyone. */
+async function threePeople({ browser, server }) {
+  const ann = await joinRoom(browser, server.url, 'team', 'Ann');
+  const bob = await joinRoom(browser, server.url, 'team', 'Bob');
+  const cat = await joinRoom(browser, server.url, 'team', 'Cat');
+  for (const person of [ann, bob, cat]) {
+    await waitForRemoteVideo(person, 2);
+    await waitForInboundGrowth(person, 'video');
+  }
+  await screenshot(ann, 'three-person-call');
+
+  const catId = await cat.page.evaluate(() => window.roomCall.selfId());
+  await cat.page.click('#leave');
+  for (const person of [ann, bob]) {
+    await waitInPage(
+      person,
+      `the tile of ${catId} is gone`,
+      (id) => !document.querySelector(`#video-grid .tile[data-peer-id="${id}"]`),
+      catId,
+    );
+    await waitForRemoteVideo(person, 1);
+  }
+
+  const dan = await joinRoom(browser, server.url, 'team', 'Dan');
+  await waitForRemoteVideo(dan, 2);
+  await waitForInboundGrowth(dan, 'video');
+  for (const person of [ann, bob]) await waitForRemoteVideo(person, 2);
+  const annId = await ann.page.evaluate(() => window.roomCall.selfId());
+  const bobId = await bob.page.evaluate(() => window.roomCall.selfId());
+  assert.deepEqual(await remoteTileIds(dan), [annId, bobId].sort());
+}
+
+/** Chat reaches every page in one order; a nickname with HTML shows as text. */
+async function chat({ browser, server }) {
+  const people = [
+    await joinRoom(browser, server.url, 'chat', '<b>Bold</b> Ann'),
+    await joinRoom(browser, server.url, 'chat', 'Bob'),
+    await joinRoom(browser, server.url, 'chat', 'Cat'),
+  ];
+  const lines = ['one from Ann', 'two from Bob', 'three from Cat', '<img src=x onerror=alert(1)>'];
+  // All pages type at once (each its own lines in turn): the server's order is the one every
+  // page must show.
+  await Promise.all(
+    people.map(async (person, index) => {
+      for (const line of lines.filter((_, n) => n % people.length === index)) {
+        await person.page.fill('#chat-input', line);
+        await person.page.press('#chat-input', 'Enter');
+      }
+    }),
+  );
+  const transcripts = [];
+  for (const person of people) {
+    await waitInPage(
+      person,
+      `${lines.length} chat entries`,
+      (count) => document.querySelectorAll('#chat-log li.chat-entry').length === count,
+      lines.length,
+    );
+    transcripts.push(
+      await person.page.$$eval('#chat-log li.chat-entry', (entries) =>
+        entries.map((entry) => `${entry.dataset.seq} ${entry.querySelector('.chat-text').textContent}`),
+      ),
+    );
+  }
+  assert.deepEqual(transcripts[1], transcripts[0], 'Bob sees Ann\'s order');
+  assert.deepEqual(transcripts[2], transcripts[0], 'Cat sees Ann\'s order');
+  assert.deepEqual(transcripts[0].map((entry) => entry.split(' ')[0]), ['1', '2', '3', '4']);
+  assert.deepEqual([...transcripts[0].map((entry) => entry.slice(2))].sort(), [...lines].sort());
+
+  const bob = people[1];
+  await waitInPage(
+    bob,
+    'Ann\'s HTML nickname shown as text',
+    () =>
+      [...document.querySelectorAll('#members .member-name')].some(
+        (name) => name.textContent === '<b>Bold</b> Ann' && !name.querySelector('b'),
+      ) &&
+      [...document.querySelectorAll('#video-grid .tile-name')].some(
+        (name) => name.textContent === '<b>Bold</b> Ann',
+      ),
+  );
+  assert.equal(await bob.page.$$eval('#chat-log img', (images) => images.length), 0);
+}
+
+/** Mute and camera off show on the other pages; screen sharing keeps frames flowing. */
+async function mediaControls({ browser, server }) {
+  const ann = await joinRoom(browser, server.url, 'media', 'Ann');
+  const bob = await joinRoom(browser, server.url, 'media', 'Bob');
+  await waitForRemoteVideo(bob, 1);
+  const annId = await ann.page.evaluate(() => window.roomCall.selfId());
+  const annTile = (flag) => (args) => {
+    const tile = document.querySelector(`#video-grid .tile[data-peer-id="${args.id}"]`);
+    return tile !== null && tile.classList.contains(args.flag) === args.on;
+  };
+
+  await ann.page.click('#toggle-mic');
+  await waitInPage(bob, 'Ann shown muted', annTile(), { id: annId, flag: 'audio-off', on: true });
+  await ann.page.keyboard.press('v');
+  await waitInPage(bob, 'Ann shown camera off', annTile(), { id: annId, flag: 'video-off', on: true });
+  await ann.page.keyboard.press('m');
+  await ann.page.click('#toggle-camera');
+  await waitInPage(bob, 'Ann shown unmuted', annTile(), { id: annId, flag: 'audio-off', on: false });
+  await waitInPage(bob, 'Ann shown camera on', annTile(), { id: annId, flag: 'video-off', on: false });
+
+  await ann.page.click('#share-screen');
+  await waitInPage(ann, 'Ann is sharing', () =>
+    document.querySelector('#share-screen').getAttribute('aria-pressed') === 'true',
+  );
+  await waitForInboundGrowth(bob, 'video');
+  await waitForRemoteVideo(bob, 1);
+  await ann.page.click('#share-screen');
+  await waitInPage(ann, 'Ann stopped sharing', () =>
+    document.querySelector('#share-screen').getAttribute('aria-pressed') !== 'true',
+  );
+  await waitForInboundGrowth(bob, 'video');
+}
+
+/** A room at its cap refuses the next person with a visible message. */
+async function roomFull({ browser, server }) {
+  await joinRoom(browser, server.url, 'small', 'Ann');
+  await joinRoom(browser, server.url, 'small', 'Bob');
+  const cat = await joinRoom(browser, server.url, 'small', 'Cat', { expectJoined: false });
+  await waitInPage(cat, 'a visible "room is full" message', () => {
+    const error = document.querySelector('#error');
+    return error && !error.hidden && error.offsetParent !== null && /full/i.test(error.textContent);
+  });
+}
+
+/** The same call over https and wss with a self-signed certificate. */
+async function tls({ browser, server }) {
+  assert.ok(server.url.startsWith('https://'), server.url);
+  await twoPeople({ browser, server });
+}
+
+/** Every scenario: its function and the flags its server needs. */
+export const SCENARIOS = {
+  'two-people': { run: twoPeople, args: [] },
+  'three-people': { run: threePeople, args: [] },
+  chat: { run: chat, args: [] },
+  'media-controls': { run: mediaControls, args: [] },
+  'room-full': { run: roomFull, args: ['--max-room-size', '2'] },
+  tls: { run: tls, args: ['--tls-self-signed'] },
+};

@@ -1,0 +1,145 @@
+//! Checks on a WebSocket upgrade request before it is accepted.
+//!
+//! A browser sends `Origin` with every WebSocket request: Room accepts its own origin (the page's
+//! scheme and `Host`) and the ones the operator allows, so no other site can open a socket in a
+//! visitor's name. Requests without `Origin` come from programs, not browsers, and are allowed.
+//! A malformed upgrade gets a 400 that says what is wrong, instead of a server error.
+
+use base64::Engine;
+
+/// Why an upgrade request was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    /// `Sec-WebSocket-Key` is missing or is not 16 bytes in base64.
+    #[error("Sec-WebSocket-Key must be 16 bytes in base64")]
+    BadKey,
+    /// `Sec-WebSocket-Version` is not 13.
+    #[error("Sec-WebSocket-Version must be 13")]
+    BadVersion,
+    /// The page that opened the socket is on another site.
+    #[error("origin {0} is not allowed")]
+    Origin(String),
+}
+
+impl Refusal {
+    /// The HTTP status that answers it.
+    pub fn status(&self) -> u16 {
+        match self {
+            Refusal::BadKey | Refusal::BadVersion => 400,
+            Refusal::Origin(_) => 403,
+        }
+    }
+}
+
+/// The parts of an upgrade request the checks read.
+#[derive(Debug, Clone, Copy)]
+pub struct Upgrade<'a> {
+    /// `Sec-WebSocket-Key`.
+    pub key: Option<&'a str>,
+    /// `Sec-WebSocket-Version`.
+    pub version: Option<&'a str>,
+    /// `Origin`.
+    pub origin: Option<&'a str>,
+    /// `Host`.
+    pub host: Option<&'a str>,
+    /// Whether the request came over TLS.
+    pub tls: bool,
+}
+
+/// Checks an upgrade request against the allowed origins (besides the server's own).
+pub fn check(upgrade: &Upgrade<'_>, allowed_origins: &[String]) -> Result<(), Refusal> {
+    if upgrade.version.map(str::trim) != Some("13") {
+        return Err(Refusal::BadVersion);
+    }
+    let key = upgrade.key.map(str::trim).unwrap_or_default();
+    let decoded = base64::engine::general_purpose::STANDARD.decode(key);
+    if !decoded.is_ok_and(|bytes| bytes.len() == 16) {
+        return Err(Refusal::BadKey);
+    }
+    if let Some(origin) = upgrade.origin {
+        let scheme = if upgrade.tls { "https" } else { "http" };
+        let own = upgrade.host.map(|host| format!("{scheme}://{host}"));
+        let same = |allowed: &str| allowed.eq_ignore_ascii_case(origin);
+        if !(own.as_deref().is_some_and(same) || allowed_origins.iter().any(|a| same(a))) {
+            return Err(Refusal::Origin(origin.to_owned()));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: &str = "dGhlIHNhbXBsZSBub25jZQ==";
+
+    fn upgrade(origin: Option<&'static str>) -> Upgrade<'static> {
+        Upgrade {
+            key: Some(KEY),
+            version: Some("13"),
+            origin,
+            host: Some("room.example:3000"),
+            tls: false,
+        }
+    }
+
+    #[test]
+    fn a_program_without_origin_and_the_servers_own_pages_may_connect() {
+        assert_eq!(check(&upgrade(None), &[]), Ok(()));
+        assert_eq!(
+            check(&upgrade(Some("http://room.example:3000")), &[]),
+            Ok(())
+        );
+        assert_eq!(
+            check(&upgrade(Some("HTTP://Room.Example:3000")), &[]),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn other_sites_are_refused_unless_allowed() {
+        let evil = upgrade(Some("https://evil.example"));
+        assert_eq!(
+            check(&evil, &[]),
+            Err(Refusal::Origin("https://evil.example".into()))
+        );
+        assert_eq!(check(&evil, &["https://evil.example".into()]), Ok(()));
+        let wrong_scheme = upgrade(Some("https://room.example:3000"));
+        assert!(check(&wrong_scheme, &[]).is_err());
+        let tls = Upgrade {
+            tls: true,
+            ..wrong_scheme
+        };
+        assert_eq!(check(&tls, &[]), Ok(()));
+    }
+
+    #[test]
+    fn malformed_keys_and_other_versions_are_bad_requests() {
+        for key in [
+            None,
+            Some(""),
+            Some("not base64!"),
+            Some("AAAA"),
+            Some("dGhlIHNhbXBsZSBub25jZQ"),
+        ] {
+            let request = Upgrade {
+                key,
+                ..upgrade(None)
+            };
+            assert_eq!(check(&request, &[]), Err(Refusal::BadKey), "{key:?}");
+        }
+        for version in [None, Some("8"), Some("14"), Some("13, 8")] {
+            let request = Upgrade {
+                version,
+                ..upgrade(None)
+            };
+            assert_eq!(
+                check(&request, &[]),
+                Err(Refusal::BadVersion),
+                "{version:?}"
+            );
+        }
+        assert_eq!(Refusal::BadKey.status(), 400);
+        assert_eq!(Refusal::Origin(String::new()).status(), 403);
+    }
+}

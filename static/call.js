@@ -1,0 +1,285 @@
+// call.js: the peer-to-peer mesh: one RTCPeerConnection per other member of the room.
+//
+// No socket and no DOM here. Signalling goes out through the `signal` object room.js passes in
+// (backed by protocol.js) and comes in through handleDescription/handleCandidate; what happens
+// to peers comes out as events:
+// - 'peerstream' { id, stream }: the MediaStream of what `id` sends gained or changed a track.
+// - 'peerstate'  { id, state }:  the RTCPeerConnection's connectionState changed.
+// - 'peerfailed' { id }:         ICE restarts did not bring the connection back; it is closed.
+//
+// Negotiation is MDN's "perfect negotiation" pattern. Roles come from who joined last: the
+// newcomer adds its transceivers at once and so makes the first offer, and is the impolite side;
+// members who were already there are polite toward it and only answer until then. Glare (both
+// sides offering at once, say after two ICE restarts) resolves the same way: the impolite side
+// ignores the colliding offer, the polite side rolls its own back (setRemoteDescription does
+// the rollback) and answers.
+
+/** How long `disconnected` may last before an ICE restart: it often heals by itself. */
+const DISCONNECTED_GRACE_MS = 4000;
+/** How long an ICE restart gets to reconnect before the next one. */
+const RESTART_TIMEOUT_MS = 10000;
+/** ICE restarts tried before giving up on a peer. */
+const MAX_RESTARTS = 3;
+
+const KINDS = ['audio', 'video'];
+
+/** One other member of the room and the connection to it. */
+class Peer {
+  /** Incoming signalling is handled one message at a time, in arrival order. */
+  queue = Promise.resolve();
+  makingOffer = false;
+  ignoreOffer = false;
+  isSettingRemoteAnswerPending = false;
+  /** Our senders, by kind, once a transceiver of that kind is ours to send on. */
+  senders = { audio: null, video: null };
+  /** What this peer sends us, gathered from 'track' events (so it never depends on msid). */
+  stream = new MediaStream();
+  restarts = 0;
+  disconnectedTimer = 0;
+  restartTimer = 0;
+  closed = false;
+
+  constructor(id, polite, pc) {
+    this.id = id;
+    this.polite = polite;
+    this.pc = pc;
+  }
+}
+
+/**
+ * The ICE servers if the browser accepts them, else none: a malformed URL makes
+ * `new RTCPeerConnection` throw, and a call on the LAN still works without them.
+ */
+function usableIceServers(iceServers) {
+  try {
+    new RTCPeerConnection({ iceServers }).close();
+    return iceServers;
+  } catch (err) {
+    console.warn('room: ignoring ICE servers the browser refuses', err);
+    return [];
+  }
+}
+
+export class Call extends EventTarget {
+  /** @type {Map<string, Peer>} */
+  #peers = new Map();
+  #iceServers;
+  #signal;
+  /** The tracks every peer is sent, by kind; null sends nothing on that transceiver. */
+  #tracks = { audio: null, video: null };
+
+  /**
+   * @param {object} options
+   * @param {RTCIceServer[]} options.iceServers STUN/TURN servers; [] is fine on a LAN.
+   * @param {{ description(to: string, desc: RTCSessionDescription): void,
+   *           candidate(to: string, candidate: RTCIceCandidate): void }} options.signal
+   */
+  constructor({ iceServers = [], signal }) {
+    super();
+    this.#iceServers = usableIceServers(iceServers);
+    this.#signal = signal;
+  }
+
+  /** The live connections by peer id (a copy: the test hook must not be able to change ours). */
+  peerConnections() {
+    return new Map([...this.#peers].map(([id, peer]) => [id, peer.pc]));
+  }
+
+  /**
+   * Sets what is sent for `kind` to every peer, now and later. replaceTrack swaps it on the
+   * running connections without renegotiation; null sends nothing but keeps the slot.
+   */
+  setLocalTrack(kind, track) {
+    if (this.#tracks[kind] === track) return;
+    this.#tracks[kind] = track;
+    for (const peer of this.#peers.values()) {
+      peer.senders[kind]?.replaceTrack(track).catch((err) => {
+        console.warn(`room: could not replace the ${kind} track for ${peer.id}`, err);
+      });
+    }
+  }
+
+  /**
+   * Starts a connection to `id`. The impolite side (the newcomer) adds its transceivers now,
+   * which fires negotiationneeded and sends the first offer; the polite side waits for it.
+   */
+  addPeer(id, { polite }) {
+    if (this.#peers.has(id)) return this.#peers.get(id);
+    const pc = new RTCPeerConnection({ iceServers: this.#iceServers });
+    const peer = new Peer(id, polite, pc);
+    this.#peers.set(id, peer);
+
+    pc.addEventListener('negotiationneeded', () => this.#negotiate(peer));
+    pc.addEventListener('icecandidate', ({ candidate }) => {
+      // A null candidate only means gathering ended; the protocol has no use for it.
+      if (candidate && !peer.closed) this.#signal.candidate(id, candidate);
+    });
+    pc.addEventListener('track', ({ track }) => this.#addRemoteTrack(peer, track));
+    pc.addEventListener('connectionstatechange', () => this.#onConnectionState(peer));
+
+    if (!polite) {
+      for (const kind of KINDS) {
+        // sendrecv even without a track: the slot is there for replaceTrack later, and a member
+        // without a camera still receives everyone's video.
+        const transceiver = pc.addTransceiver(this.#tracks[kind] ?? kind, { direction: 'sendrecv' });
+        peer.senders[kind] = transceiver.sender;
+      }
+    }
+    return peer;
+  }
+
+  /** Closes the connection to `id` (it left, or we did). */
+  removePeer(id) {
+    const peer = this.#peers.get(id);
+    if (!peer) return;
+    this.#peers.delete(id);
+    peer.closed = true;
+    clearTimeout(peer.disconnectedTimer);
+    clearTimeout(peer.restartTimer);
+    peer.pc.close();
+    for (const track of peer.stream.getTracks()) peer.stream.removeTrack(track);
+  }
+
+  /** Closes every connection. */
+  close() {
+    for (const id of [...this.#peers.keys()]) this.removePeer(id);
+  }
+
+  /**
+   * An offer or answer from `from`. An offer from someone unknown starts a connection as the
+   * polite side: their `peer_joined` may be on its way still.
+   */
+  handleDescription(from, description) {
+    const peer =
+      this.#peers.get(from) ?? (description.type === 'offer' ? this.addPeer(from, { polite: true }) : null);
+    if (!peer) return;
+    this.#enqueue(peer, () => this.#onDescription(peer, description));
+  }
+
+  /** A trickled ICE candidate from `from`. */
+  handleCandidate(from, candidate) {
+    const peer = this.#peers.get(from);
+    if (!peer) return;
+    this.#enqueue(peer, async () => {
+      try {
+        await peer.pc.addIceCandidate(candidate);
+      } catch (err) {
+        // Candidates of an offer we ignored in a glare are expected to fail.
+        if (!peer.ignoreOffer) throw err;
+      }
+    });
+  }
+
+  #enqueue(peer, task) {
+    peer.queue = peer.queue
+      .then(() => (peer.closed ? undefined : task()))
+      .catch((err) => console.warn(`room: signalling with ${peer.id} failed`, err));
+  }
+
+  async #negotiate(peer) {
+    const { pc } = peer;
+    try {
+      peer.makingOffer = true;
+      // With no argument the browser creates the right description for the state it is in.
+      await pc.setLocalDescription();
+      if (!peer.closed) this.#signal.description(peer.id, pc.localDescription);
+    } catch (err) {
+      console.warn(`room: could not make an offer for ${peer.id}`, err);
+    } finally {
+      peer.makingOffer = false;
+    }
+  }
+
+  async #onDescription(peer, description) {
+    const { pc } = peer;
+    const readyForOffer =
+      !peer.makingOffer && (pc.signalingState === 'stable' || peer.isSettingRemoteAnswerPending);
+    const offerCollision = description.type === 'offer' && !readyForOffer;
+    peer.ignoreOffer = !peer.polite && offerCollision;
+    if (peer.ignoreOffer) return;
+
+    peer.isSettingRemoteAnswerPending = description.type === 'answer';
+    // On a collision the polite side gets here with its own offer pending:
+    // setRemoteDescription rolls it back implicitly before applying theirs.
+    await pc.setRemoteDescription(description);
+    peer.isSettingRemoteAnswerPending = false;
+    if (description.type !== 'offer') return;
+
+    await this.#claimTransceivers(peer);
+    await pc.setLocalDescription();
+    if (!peer.closed) this.#signal.description(peer.id, pc.localDescription);
+    // A kind the offer lacked gets its own transceiver; negotiationneeded then offers it.
+    for (const kind of KINDS) {
+      if (!peer.senders[kind]) {
+        peer.senders[kind] = pc.addTransceiver(this.#tracks[kind] ?? kind, { direction: 'sendrecv' }).sender;
+      }
+    }
+  }
+
+  /**
+   * On the polite side, the transceivers come from the newcomer's offer. Before answering, take
+   * the first of each kind for our own media, so one audio and one video m-line carry both ways.
+   */
+  async #claimTransceivers(peer) {
+    for (const kind of KINDS) {
+      if (peer.senders[kind]) continue;
+      const transceiver = peer.pc
+        .getTransceivers()
+        .find((t) => !t.stopped && t.receiver.track?.kind === kind && t.mid !== null);
+      if (!transceiver) continue;
+      transceiver.direction = 'sendrecv';
+      await transceiver.sender.replaceTrack(this.#tracks[kind]);
+      peer.senders[kind] = transceiver.sender;
+    }
+  }
+
+  #addRemoteTrack(peer, track) {
+    const { stream } = peer;
+    for (const old of stream.getTracks()) {
+      if (old.kind === track.kind && old !== track) stream.removeTrack(old);
+    }
+    if (!stream.getTracks().includes(track)) stream.addTrack(track);
+    this.#emit('peerstream', { id: peer.id, stream });
+  }
+
+  #onConnectionState(peer) {
+    const { pc } = peer;
+    if (peer.closed) return;
+    const state = pc.connectionState;
+    this.#emit('peerstate', { id: peer.id, state });
+    clearTimeout(peer.disconnectedTimer);
+    if (state === 'connected') {
+      peer.restarts = 0;
+      clearTimeout(peer.restartTimer);
+    } else if (state === 'disconnected') {
+      peer.disconnectedTimer = setTimeout(() => {
+        if (pc.connectionState === 'disconnected') this.#restartIce(peer);
+      }, DISCONNECTED_GRACE_MS);
+    } else if (state === 'failed') {
+      this.#restartIce(peer);
+    }
+  }
+
+  /** Asks for new ICE candidates on both sides; after MAX_RESTARTS fruitless tries, gives up. */
+  #restartIce(peer) {
+    if (peer.closed) return;
+    clearTimeout(peer.restartTimer);
+    if (peer.restarts >= MAX_RESTARTS) {
+      console.warn(`room: giving up on the connection to ${peer.id}`);
+      this.removePeer(peer.id);
+      this.#emit('peerfailed', { id: peer.id });
+      return;
+    }
+    peer.restarts += 1;
+    console.info(`room: ICE restart ${peer.restarts} for ${peer.id}`);
+    // Fires negotiationneeded: an offer with new ICE credentials goes out.
+    peer.pc.restartIce();
+    peer.restartTimer = setTimeout(() => {
+      if (peer.pc.connectionState !== 'connected') this.#restartIce(peer);
+    }, RESTART_TIMEOUT_MS);
+  }
+
+  #emit(type, detail) {
+    this.dispatchEvent(new CustomEvent(type, { detail }));
+  }
+}
