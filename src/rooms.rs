@@ -17,6 +17,12 @@ pub struct Limits {
     pub max_room_size: usize,
 }
 
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { max_room_size: 8 }
+    }
+}
+
 /// Who a frame goes to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum To {
