@@ -65,6 +65,48 @@ pub struct Config {
     /// Password for the TURN servers among --ice-server.
     #[arg(long, env = "ROOM_ICE_CREDENTIAL", requires = "ice_username")]
     pub ice_credential: Option<String>,
+
+    /// Keep the room list secret: no list on the home page or in the protocol. Rooms are
+    /// found by name only, and "New meeting" names are random.
+    #[arg(long, env = "ROOM_PRIVATE_ROOMS")]
+    pub private_rooms: bool,
+
+    /// How many WebSocket connections the server holds; more are refused with 503.
+    #[arg(long, env = "ROOM_MAX_CONNECTIONS", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: u32,
+
+    /// How many WebSocket connections one client address may hold (people behind one NAT
+    /// share an address); more are refused with 503.
+    #[arg(long, env = "ROOM_MAX_CONNECTIONS_PER_ADDRESS", default_value_t = 64,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections_per_address: u32,
+
+    /// How many rooms may exist at once.
+    #[arg(long, env = "ROOM_MAX_ROOMS", default_value_t = 1000,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_rooms: u32,
+
+    /// Frames per second one connection may send, sustained.
+    #[arg(long, env = "ROOM_RATE_LIMIT", default_value_t = 20,
+          value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub rate_limit: u32,
+
+    /// Frames one connection may send at once, above --rate-limit.
+    #[arg(long, env = "ROOM_RATE_BURST", default_value_t = 100,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub rate_burst: u32,
+
+    /// Seconds a connection may stay silent (no frame, no answer to pings) before it is
+    /// dropped. Pings go out three times per period.
+    #[arg(long, env = "ROOM_IDLE_TIMEOUT", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub idle_timeout: u64,
+
+    /// Serve an echo WebSocket at /echo on the same WebSocket layer as /ws, for conformance
+    /// tests (Autobahn|Testsuite). Not for production.
+    #[arg(long, hide = true)]
+    pub echo_route: bool,
 }
 
 #[cfg(test)]

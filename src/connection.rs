@@ -1,33 +1,37 @@
-//! One WebSocket connection: a reader that turns frames into hub calls, and the one writer.
+//! One WebSocket connection: a single task reads frames into the hub and is the socket's only
+//! writer.
 //!
-//! The reader and the writer are two futures of the connection's one task. Only the writer ever
-//! sends on the socket: it drains the connection's queues from the [`Hub`], so nothing else
-//! ever waits on a slow client. Whatever way a connection ends (a close frame, a protocol
-//! violation, a dropped TCP connection), it ends in the same `Hub::disconnect`.
+//! The task waits for whichever comes first: a close request from the hub, frames the hub
+//! queued, a frame from the client, or the ping timer. Frames go out in batches with one flush
+//! each; while a batch is being written, a close request still gets through, so a client that
+//! stopped reading cannot hold the task. Whatever way a connection ends (a close frame, a
+//! broken rule, a dropped TCP connection, silence), it ends in the same `Hub::disconnect`.
 
 use std::pin::pin;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use async_io::Timer;
 use async_std::future::timeout;
+use async_tungstenite::tungstenite::{Error as WsError, Message};
 use futures_util::future::{select, Either};
-use futures_util::StreamExt;
-use tide_websockets::tungstenite::error::ProtocolError;
-use tide_websockets::tungstenite::protocol::frame::CloseFrame;
-use tide_websockets::{Error as WsError, Message, WebSocketConnection};
+use futures_util::{select_biased, FutureExt, SinkExt, StreamExt};
 
+use crate::admission::Ticket;
 use crate::excerpt::excerpt;
-use crate::hub::{Close, Hub, Mailbox};
+use crate::flood::{Flood, Verdict};
+use crate::hub::{Close, Frame, Hub, Mailbox};
 use crate::names::PeerId;
-use crate::protocol::{decode, ClientMsg};
+use crate::protocol::{decode, ClientMsg, ErrorCode, ServerMsg};
 use crate::server::Shared;
+use crate::websocket::{self, ReadFailure, Socket};
 
-/// The largest text message Room reads; a bigger one closes the connection with 1009.
-pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
-/// How long sending a close frame may take before the connection is simply dropped.
-const CLOSE_SEND_TIMEOUT: Duration = Duration::from_secs(2);
 /// How long the client has to answer a close frame with its own.
 const CLOSE_REPLY_TIMEOUT: Duration = Duration::from_secs(5);
+/// The most frames written before one flush.
+const BATCH_FRAMES: usize = 64;
+/// Pings go out this many times per idle timeout, so a live client answers several in time.
+const PINGS_PER_IDLE_TIMEOUT: u32 = 3;
 
 /// How a connection ended, for the log.
 #[derive(Debug)]
@@ -36,38 +40,50 @@ enum End {
     ClosedByClient { code: u16, reason: String },
     /// The server sent a close frame (and the client answered, or gave up).
     ClosedByServer(Close),
+    /// The client answered nothing for longer than the idle timeout.
+    TimedOut,
     /// The connection ended without a closing handshake.
     Dropped(String),
 }
 
-/// Serves one upgraded connection until it ends. `remote` is the client's address, for logs.
-pub async fn serve(shared: Arc<Shared>, remote: String, conn: WebSocketConnection) {
+/// What the task woke up for.
+enum Event {
+    Closing(Close),
+    Frame(Frame),
+    Incoming(Option<Result<Message, WsError>>),
+    Tick,
+    /// The hub let go of the connection without a close request.
+    Released,
+}
+
+/// One connection as its task sees it.
+struct Session<'a> {
+    hub: &'a Hub,
+    id: PeerId,
+    flood: Flood,
+    last_heard: Instant,
+    idle_timeout: Duration,
+    /// The close frame the client sent, if it did.
+    close_from_client: Option<(u16, String)>,
+}
+
+/// Serves one upgraded connection until it ends. `remote` is the client's address, for logs;
+/// `ticket` holds the connection's place under the caps until then.
+pub async fn serve(shared: Arc<Shared>, remote: String, ticket: Ticket, mut socket: Socket) {
     let hub = &shared.hub;
     let (id, mailbox) = hub.connect();
     log::info!(peer:% = id, remote = remote.as_str(); "connected");
-
-    let reader = pin!(read_frames(hub, id, conn.clone()));
-    let writer = pin!(write_frames(conn, mailbox));
-    let end = match select(reader, writer).await {
-        Either::Left((end, writer)) => {
-            if let End::ClosedByServer(_) = end {
-                // The reader stopped at an error it asked to close for: let the close go out.
-                let _ = timeout(CLOSE_SEND_TIMEOUT, writer).await;
-            }
-            end
-        }
-        // The writer stops after it sent a close frame (or could not): wait for the reply.
-        Either::Right((sent, reader)) => {
-            let end = timeout(CLOSE_REPLY_TIMEOUT, reader).await;
-            match (sent, end) {
-                (Some(close), _) => End::ClosedByServer(close),
-                (None, Ok(end)) => end,
-                (None, Err(_)) => End::Dropped("the connection stopped".into()),
-            }
-        }
+    let mut session = Session {
+        hub,
+        id,
+        flood: Flood::new(shared.rate_limit, now_millis()),
+        last_heard: Instant::now(),
+        idle_timeout: shared.idle_timeout,
+        close_from_client: None,
     };
-
+    let end = session.run(&mut socket, &mailbox).await;
     hub.disconnect(id);
+    drop(ticket);
     match end {
         End::ClosedByClient { code, reason } => {
             log::info!(peer:% = id, code, reason = excerpt(&reason).as_str(), by = "client"; "closed")
@@ -75,115 +91,188 @@ pub async fn serve(shared: Arc<Shared>, remote: String, conn: WebSocketConnectio
         End::ClosedByServer(close) => {
             log::info!(peer:% = id, code = close.code, reason = close.reason, by = "server"; "closed")
         }
+        End::TimedOut => log::info!(peer:% = id; "timed out"),
         End::Dropped(error) => log::info!(peer:% = id, error = error.as_str(); "dropped"),
     }
 }
 
-/// Reads until the connection ends and tells how it ended.
-async fn read_frames(hub: &Hub, id: PeerId, mut stream: WebSocketConnection) -> End {
-    // Once the server has asked to close, frames still arriving are not handled.
-    let mut closing: Option<Close> = None;
-    let mut close_from_client = None;
-    let request_close = |close: Close, closing: &mut Option<Close>| {
-        if closing.is_none() {
-            hub.close(id, close);
-            *closing = Some(close);
-        }
-    };
-
-    while let Some(item) = stream.next().await {
-        match item {
-            Ok(Message::Text(text)) if closing.is_none() => {
-                if text.len() > MAX_MESSAGE_BYTES {
-                    log::info!(peer:% = id, bytes = text.len(); "frame too big");
-                    request_close(Close::TOO_BIG, &mut closing);
-                } else {
-                    handle_text(hub, id, &text);
+impl Session<'_> {
+    async fn run(&mut self, socket: &mut Socket, mailbox: &Mailbox) -> End {
+        let mut ticks = Timer::interval(self.idle_timeout / PINGS_PER_IDLE_TIMEOUT);
+        loop {
+            // Biased: a close request goes before queued frames, and queued frames before
+            // reading more, so a busy client cannot starve its own deliveries.
+            let event = select_biased! {
+                close = mailbox.closing.recv().fuse() => close.map_or(Event::Released, Event::Closing),
+                frame = mailbox.next_frame().fuse() => frame.map_or(Event::Released, Event::Frame),
+                item = socket.next().fuse() => Event::Incoming(item),
+                _ = ticks.next().fuse() => Event::Tick,
+            };
+            match event {
+                Event::Closing(close) => return self.close(socket, close).await,
+                Event::Frame(first) => {
+                    if let Some(end) = self.write(socket, mailbox, Some(first)).await {
+                        return end;
+                    }
                 }
+                Event::Incoming(Some(Ok(message))) => {
+                    self.last_heard = Instant::now();
+                    self.handle_message(message);
+                }
+                Event::Incoming(Some(Err(err))) => {
+                    return match websocket::read_failure(&err) {
+                        ReadFailure::Close(close) => {
+                            log::info!(peer:% = self.id, error:% = err; "broken frame");
+                            self.hub.close(self.id, close);
+                            websocket::fail(socket, close).await;
+                            End::ClosedByServer(close)
+                        }
+                        ReadFailure::Gone => End::Dropped(err.to_string()),
+                    };
+                }
+                Event::Incoming(None) => {
+                    return match self.close_from_client.take() {
+                        Some((code, reason)) => End::ClosedByClient { code, reason },
+                        None => End::Dropped("connection ended without a close frame".into()),
+                    };
+                }
+                Event::Tick if self.last_heard.elapsed() > self.idle_timeout => {
+                    self.hub.close(self.id, Close::IDLE);
+                    // A client that answers nothing will not answer a close either.
+                    websocket::send_close(socket, Close::IDLE).await;
+                    return End::TimedOut;
+                }
+                Event::Tick => {
+                    if let Some(end) = self.write(socket, mailbox, None).await {
+                        return end;
+                    }
+                }
+                Event::Released => return End::Dropped("released by the hub".into()),
             }
-            Ok(Message::Binary(bytes)) if closing.is_none() => {
-                log::info!(peer:% = id, bytes = bytes.len(); "binary frame");
-                request_close(Close::UNSUPPORTED_DATA, &mut closing);
+        }
+    }
+
+    /// Handles one frame from the client.
+    fn handle_message(&mut self, message: Message) {
+        let counted = matches!(
+            message,
+            Message::Text(_) | Message::Binary(_) | Message::Ping(_)
+        );
+        let verdict = if counted {
+            self.flood.check_frame(now_millis())
+        } else {
+            Verdict::Allow
+        };
+        if !self.admit(verdict) {
+            return;
+        }
+        match message {
+            Message::Text(text) => self.handle_text(&text),
+            Message::Binary(bytes) => {
+                log::info!(peer:% = self.id, bytes = bytes.len(); "binary frame");
+                self.hub.close(self.id, Close::UNSUPPORTED_DATA);
             }
-            Ok(Message::Close(frame)) => {
+            Message::Close(frame) => {
                 // The reply is queued by the WebSocket layer and goes out on the next read,
                 // which then ends the stream.
-                close_from_client = Some(match frame {
-                    Some(frame) => (u16::from(frame.code), frame.reason.into_owned()),
+                self.close_from_client = Some(match frame {
+                    Some(frame) => (u16::from(frame.code), frame.reason.to_string()),
                     None => (1005, String::new()),
                 });
             }
-            Ok(_) => {}
-            Err(WsError::Utf8) => request_close(Close::INVALID_PAYLOAD, &mut closing),
-            Err(WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake)) => break,
-            Err(WsError::Capacity(_)) => {
-                request_close(Close::TOO_BIG, &mut closing);
-                return End::ClosedByServer(Close::TOO_BIG);
-            }
-            Err(WsError::Protocol(err)) => {
-                log::info!(peer:% = id, error:% = err; "protocol error");
-                request_close(Close::PROTOCOL_ERROR, &mut closing);
-                return End::ClosedByServer(Close::PROTOCOL_ERROR);
-            }
-            Err(err) => return End::Dropped(err.to_string()),
+            Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => {}
         }
     }
-    match (close_from_client, closing) {
-        (_, Some(close)) => End::ClosedByServer(close),
-        (Some((code, reason)), None) => End::ClosedByClient { code, reason },
-        (None, None) => End::Dropped("connection ended without a close frame".into()),
-    }
-}
 
-/// Logs one text frame and hands it to the hub.
-fn handle_text(hub: &Hub, id: PeerId, text: &str) {
-    let room = hub.room_of(id);
-    let room = room.as_ref().map(|room| room.as_str());
-    match decode(text) {
-        Ok(msg) => {
-            match &msg {
-                ClientMsg::Chat { text } => {
-                    log::info!(peer:% = id, room, kind = msg.kind(), text = excerpt(text).as_str(); "frame")
+    /// Logs one text frame and hands it to the hub.
+    fn handle_text(&mut self, text: &str) {
+        let (hub, id) = (self.hub, self.id);
+        let room = hub.room_of(id);
+        let room = room.as_ref().map(|room| room.as_str());
+        match decode(text) {
+            Ok(msg) => {
+                match &msg {
+                    ClientMsg::Chat { text } => {
+                        log::info!(peer:% = id, room, kind = msg.kind(), text = excerpt(text).as_str(); "frame")
+                    }
+                    _ => log::info!(peer:% = id, room, kind = msg.kind(); "frame"),
                 }
-                _ => log::info!(peer:% = id, room, kind = msg.kind(); "frame"),
+                if matches!(msg, ClientMsg::Join { .. }) {
+                    let verdict = self.flood.check_join(now_millis());
+                    if !self.admit(verdict) {
+                        return;
+                    }
+                }
+                hub.handle(now_millis(), id, msg);
             }
-            hub.handle(now_millis(), id, msg);
-        }
-        Err(err) => {
-            log::info!(peer:% = id, room, error:% = err, text = excerpt(text).as_str(); "frame");
-            hub.reply(id, err.reply());
+            Err(err) => {
+                log::info!(peer:% = id, room, error:% = err, text = excerpt(text).as_str(); "frame");
+                hub.reply(id, err.reply());
+            }
         }
     }
-}
 
-/// Sends what the hub queues for this connection, until a close is asked for or the hub lets
-/// go of the connection. Returns the close it sent, if any.
-async fn write_frames(conn: WebSocketConnection, mailbox: Mailbox) -> Option<Close> {
-    loop {
-        // `select` polls its first future first: a close request goes before queued frames.
-        let text = match select(pin!(mailbox.closing.recv()), pin!(mailbox.frames.recv())).await {
-            Either::Left((Ok(close), _)) => return Some(send_close(&conn, close).await),
-            Either::Right((Ok(text), _)) => text,
-            Either::Left((Err(_), _)) | Either::Right((Err(_), _)) => return None,
+    /// Carries out a flood verdict; true when the frame may be handled.
+    fn admit(&self, verdict: Verdict) -> bool {
+        match verdict {
+            Verdict::Allow => return true,
+            Verdict::Refuse => {
+                log::info!(peer:% = self.id; "rate limited");
+                let message = "too many frames: slow down; this frame was dropped";
+                let reply = ServerMsg::error(ErrorCode::RateLimited, message);
+                self.hub.reply(self.id, reply);
+            }
+            Verdict::Drop => {}
+            Verdict::Close => self.hub.close(self.id, Close::RATE_LIMITED),
+        }
+        false
+    }
+
+    /// Writes a batch of queued frames (or, with no first frame, a ping) and flushes once.
+    /// A close request cuts a slow write short.
+    async fn write(
+        &mut self,
+        socket: &mut Socket,
+        mailbox: &Mailbox,
+        first: Option<Frame>,
+    ) -> Option<End> {
+        let batch = async {
+            match first {
+                Some(frame) => {
+                    socket.feed(Message::Text(frame)).await?;
+                    for _ in 1..BATCH_FRAMES {
+                        let Some(frame) = mailbox.try_next_frame() else {
+                            break;
+                        };
+                        socket.feed(Message::Text(frame)).await?;
+                    }
+                }
+                None => socket.feed(Message::Ping(Default::default())).await?,
+            }
+            socket.flush().await
         };
-        let send = conn.send(Message::Text(String::from(&*text)));
-        match select(pin!(send), pin!(mailbox.closing.recv())).await {
-            Either::Left((Ok(()), _)) => {}
-            Either::Left((Err(_), _)) => return None,
-            // A client too slow to take this frame is being closed: stop waiting for it.
-            Either::Right((Ok(close), _)) => return Some(send_close(&conn, close).await),
-            Either::Right((Err(_), _)) => return None,
-        }
+        let close = match select(pin!(batch), pin!(mailbox.closing.recv())).await {
+            Either::Left((Ok(()), _)) => return None,
+            Either::Left((Err(err), _)) => return Some(End::Dropped(err.to_string())),
+            Either::Right((Ok(close), _)) => close,
+            Either::Right((Err(_), _)) => return Some(End::Dropped("released by the hub".into())),
+        };
+        Some(self.close(socket, close).await)
     }
-}
 
-async fn send_close(conn: &WebSocketConnection, close: Close) -> Close {
-    let frame = CloseFrame {
-        code: close.code.into(),
-        reason: close.reason.into(),
-    };
-    let _ = timeout(CLOSE_SEND_TIMEOUT, conn.send(Message::Close(Some(frame)))).await;
-    close
+    /// Sends a close frame and waits a while for the client's reply.
+    async fn close(&mut self, socket: &mut Socket, close: Close) -> End {
+        websocket::send_close(socket, close).await;
+        let reply = async {
+            while let Some(item) = socket.next().await {
+                if item.is_err() {
+                    break;
+                }
+            }
+        };
+        let _ = timeout(CLOSE_REPLY_TIMEOUT, reply).await;
+        End::ClosedByServer(close)
+    }
 }
 
 fn now_millis() -> u64 {

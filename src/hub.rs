@@ -5,9 +5,11 @@
 //! delivering never waits for a client: a connection whose queue is full is closed instead.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use async_channel::{Receiver, Sender, TrySendError};
+use async_tungstenite::tungstenite::Utf8Bytes;
 
 use crate::names::{PeerId, RoomName};
 use crate::protocol::{ClientMsg, RoomInfo, ServerMsg};
@@ -15,6 +17,11 @@ use crate::rooms::{Limits, Outgoing, Rooms, To};
 
 /// How many frames may wait for one connection before it counts as too slow.
 pub const QUEUE_FRAMES: usize = 512;
+/// How many bytes of frames may wait for one connection before it counts as too slow.
+pub const QUEUE_BYTES: usize = 1024 * 1024;
+
+/// An encoded frame. Cloning it shares the bytes: a frame for a whole room is encoded once.
+pub type Frame = Utf8Bytes;
 
 /// A request to end a connection with a close frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,22 +58,80 @@ impl Close {
         code: 1002,
         reason: "protocol error",
     };
+    /// The server is shutting down.
+    pub const GOING_AWAY: Close = Close {
+        code: 1001,
+        reason: "server shutting down",
+    };
+    /// The client answered no ping for too long.
+    pub const IDLE: Close = Close {
+        code: 1001,
+        reason: "no answer to pings",
+    };
+    /// The client went on sending faster than the rate limit after being told.
+    pub const RATE_LIMITED: Close = Close {
+        code: 1008,
+        reason: "rate limit exceeded",
+    };
 }
 
 /// The receiving ends of one connection's queues, read only by its writer.
 #[derive(Debug)]
 pub struct Mailbox {
     /// Encoded frames to send, in order.
-    pub frames: Receiver<Arc<str>>,
+    frames: Receiver<Frame>,
+    /// The bytes of the frames in `frames`.
+    queued_bytes: Arc<AtomicUsize>,
     /// A request to close, which goes before any frame still queued.
     pub closing: Receiver<Close>,
+}
+
+impl Mailbox {
+    /// Waits for the next frame to send; `None` once the hub has let go of the connection.
+    pub async fn next_frame(&self) -> Option<Frame> {
+        let frame = self.frames.recv().await.ok()?;
+        self.taken(&frame);
+        Some(frame)
+    }
+
+    /// The next frame to send if one is waiting.
+    pub fn try_next_frame(&self) -> Option<Frame> {
+        let frame = self.frames.try_recv().ok()?;
+        self.taken(&frame);
+        Some(frame)
+    }
+
+    fn taken(&self, frame: &Frame) {
+        self.queued_bytes.fetch_sub(frame.len(), Ordering::Relaxed);
+    }
 }
 
 /// The sending ends of one connection's queues.
 #[derive(Debug)]
 struct Link {
-    frames: Sender<Arc<str>>,
+    frames: Sender<Frame>,
+    queued_bytes: Arc<AtomicUsize>,
     closing: Sender<Close>,
+}
+
+impl Link {
+    /// Queues a frame; false when the connection is too far behind to take it.
+    fn push(&self, frame: &Frame) -> bool {
+        let queued = self.queued_bytes.fetch_add(frame.len(), Ordering::Relaxed);
+        if queued + frame.len() > QUEUE_BYTES {
+            self.queued_bytes.fetch_sub(frame.len(), Ordering::Relaxed);
+            return false;
+        }
+        match self.frames.try_send(frame.clone()) {
+            Ok(()) => true,
+            Err(TrySendError::Full(_)) => {
+                self.queued_bytes.fetch_sub(frame.len(), Ordering::Relaxed);
+                false
+            }
+            // The writer has stopped and its connection is on its way out.
+            Err(TrySendError::Closed(_)) => true,
+        }
+    }
 }
 
 /// What the lock protects.
@@ -99,15 +164,22 @@ impl Hub {
     pub fn connect(&self) -> (PeerId, Mailbox) {
         let (frames_tx, frames) = async_channel::bounded(QUEUE_FRAMES);
         let (closing_tx, closing) = async_channel::bounded(1);
+        let queued_bytes = Arc::new(AtomicUsize::new(0));
         let mut state = self.lock();
         let (id, out) = state.rooms.connect();
         let link = Link {
             frames: frames_tx,
+            queued_bytes: queued_bytes.clone(),
             closing: closing_tx,
         };
         state.links.insert(id, link);
         state.deliver(out);
-        (id, Mailbox { frames, closing })
+        let mailbox = Mailbox {
+            frames,
+            queued_bytes,
+            closing,
+        };
+        (id, mailbox)
     }
 
     /// Runs one client frame through the room state and queues what it causes.
@@ -134,6 +206,15 @@ impl Hub {
     /// Forgets a connection that ended; a no-op if it is already gone.
     pub fn disconnect(&self, id: PeerId) {
         self.lock().remove(id, None);
+    }
+
+    /// Asks every connection to close with 1001, for a shutdown.
+    pub fn close_all(&self) {
+        let mut state = self.lock();
+        let ids: Vec<PeerId> = state.links.keys().copied().collect();
+        for id in ids {
+            state.remove(id, Some(Close::GOING_AWAY));
+        }
     }
 
     /// The rooms that exist now.
@@ -165,9 +246,9 @@ impl State {
     fn deliver(&mut self, out: Vec<Outgoing>) {
         let mut overflowed = Vec::new();
         for Outgoing { to, msg } in out {
-            let frame: Arc<str> = msg.encode().into();
+            let frame = Frame::from(msg.encode());
             let mut push = |id: &PeerId, link: &Link| {
-                if let Err(TrySendError::Full(_)) = link.frames.try_send(frame.clone()) {
+                if !link.push(&frame) {
                     overflowed.push(*id);
                 }
             };
@@ -218,11 +299,11 @@ mod tests {
     use crate::protocol::decode;
 
     fn hub() -> Hub {
-        Hub::new(Limits { max_room_size: 8 })
+        Hub::new(Limits::default())
     }
 
     fn drain(mailbox: &Mailbox) -> Vec<serde_json::Value> {
-        std::iter::from_fn(|| mailbox.frames.try_recv().ok())
+        std::iter::from_fn(|| mailbox.try_next_frame())
             .map(|frame| serde_json::from_str(&frame).unwrap())
             .collect()
     }

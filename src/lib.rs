@@ -11,10 +11,15 @@
 //!
 //! - [`hub`]: shares the state between connections and routes frames into their queues.
 //! - [`handshake`]: the checks on a WebSocket upgrade (origin, key, version).
-//! - [`connection`]: the WebSocket task of one connection (a reader, and the one writer).
+//! - [`admission`]: the caps on connections, in total and per address.
+//! - [`websocket`]: the upgrade endpoint and the limits of every socket.
+//! - [`connection`]: the task of one connection (it reads, and is the socket's one writer).
+//! - [`flood`]: per-connection rate limits (token buckets).
+//! - [`echo`]: an echo endpoint on the same WebSocket layer, for conformance tests.
 //! - [`pages`] and [`assets`]: the HTML pages and the embedded browser client.
 //! - [`server`]: the tide app that serves all of it on one listener.
 //! - [`listener`]: the accept loop, plain or TLS ([`tls`]), handing connections to tide.
+//! - [`head_guard`]: bounds on HTTP request heads in bytes and time.
 //! - [`ice`]: the STUN and TURN servers handed to the browsers.
 //! - [`config`]: the command line.
 //! - [`excerpt`]: safe, short copies of client text for the log and the error pages.
@@ -22,12 +27,16 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs, rust_2018_idioms, unreachable_pub)]
 
+pub mod admission;
 pub mod assets;
 pub mod chat;
 pub mod config;
 pub mod connection;
+pub mod echo;
 pub mod excerpt;
+pub mod flood;
 pub mod handshake;
+pub mod head_guard;
 pub mod hub;
 pub mod ice;
 pub mod listener;
@@ -37,3 +46,4 @@ pub mod protocol;
 pub mod rooms;
 pub mod server;
 pub mod tls;
+pub mod websocket;

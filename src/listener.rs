@@ -1,7 +1,8 @@
 //! The accept loop: plain TCP or TLS connections handed to the tide app over HTTP/1.1.
 //!
 //! tide's own listeners speak plain TCP only; this loop serves both, so pages, the browser
-//! client and the WebSocket share one port with or without TLS.
+//! client and the WebSocket share one port with or without TLS. Every connection's request
+//! heads are bounded in bytes and time by [`crate::head_guard`].
 
 use std::io;
 use std::net::SocketAddr;
@@ -12,11 +13,16 @@ use async_std::io::{Read, Write};
 use async_std::net::TcpListener;
 use async_std::task;
 use futures_rustls::TlsAcceptor;
+use futures_util::future::{select, Either};
+
+use crate::head_guard::{Guarded, HeadWatch};
 
 /// How long a client may take to finish the TLS handshake.
 const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long to wait before accepting again after `accept` failed (say, out of file handles).
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+/// How often a connection's request head is checked against [`crate::head_guard::HEAD_TIMEOUT`].
+const HEAD_CHECK_EVERY: Duration = Duration::from_millis(500);
 
 /// Accepts connections forever, each served on its own task.
 pub async fn serve<State>(
@@ -67,13 +73,30 @@ async fn serve_http<State, S>(
     State: Clone + Send + Sync + 'static,
     S: Read + Write + Clone + Send + Sync + Unpin + 'static,
 {
-    let served = async_h1::accept(stream, |mut req| async {
+    let stream = Guarded::new(stream);
+    let watch = stream.watch().clone();
+    let overdue = head_overdue(watch.clone());
+    let on_request = move |mut req: tide::http::Request| {
         req.set_peer_addr(Some(peer));
         req.set_local_addr(local);
-        app.respond(req).await
-    })
-    .await;
-    if let Err(err) = served {
-        log::debug!(remote:% = peer, error:% = err; "HTTP connection failed");
+        // The WebSocket route stops the watch once the connection carries frames.
+        req.ext_mut().insert(watch.clone());
+        let app = app.clone();
+        async move { app.respond(req).await }
+    };
+    let served = async_h1::accept(stream, on_request);
+    match select(std::pin::pin!(served), std::pin::pin!(overdue)).await {
+        Either::Left((Err(err), _)) => {
+            log::debug!(remote:% = peer, error:% = err; "HTTP connection failed")
+        }
+        Either::Left((Ok(()), _)) => {}
+        Either::Right(((), _)) => log::debug!(remote:% = peer; "request head timed out"),
+    }
+}
+
+/// Completes when a request head has taken longer than [`crate::head_guard::HEAD_TIMEOUT`].
+async fn head_overdue(watch: HeadWatch) {
+    while !watch.overdue() {
+        task::sleep(HEAD_CHECK_EVERY).await;
     }
 }

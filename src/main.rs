@@ -19,9 +19,19 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let (stop, stopped) = async_channel::bounded(1);
+    // SIGINT, SIGTERM and SIGHUP all ask for a graceful shutdown.
+    if let Err(err) = ctrlc::set_handler(move || {
+        let _ = stop.try_send(());
+    }) {
+        log::warn!(error:% = err; "cannot catch signals; stopping will not be graceful");
+    }
     // Tests and people read this line to find a server started on port 0.
     log::info!(url = server.url(); "listening on {}", server.url());
-    if let Err(err) = server.serve().await {
+    let shutdown = async move {
+        let _ = stopped.recv().await;
+    };
+    if let Err(err) = server.serve(shutdown).await {
         eprintln!("room: {err}");
         return ExitCode::FAILURE;
     }

@@ -75,7 +75,8 @@ fn room_item(room: &RoomInfo) -> Markup {
 ///
 /// `rooms` is the list at render time; `static/home.js` keeps it live from `welcome` and
 /// `rooms` frames.
-pub fn home(rooms: &[RoomInfo]) -> Markup {
+/// The home page. `rooms` is the live room list, or `None` when the list is private.
+pub fn home(rooms: Option<&[RoomInfo]>) -> Markup {
     let body = html! {
         main #home.page.home {
             section.card.intro {
@@ -103,12 +104,14 @@ pub fn home(rooms: &[RoomInfo]) -> Markup {
                 button #new-meeting.secondary type="button" { "New meeting" }
                 p #status.status role="status" aria-live="polite" { "Connecting…" }
             }
-            section.card.rooms aria-labelledby="rooms-heading" {
-                h2 #rooms-heading { "Rooms now" }
-                p #rooms-empty.muted hidden[!rooms.is_empty()] { "No meetings right now." }
-                ul #room-list.room-list {
-                    @for room in rooms {
-                        (room_item(room))
+            @if let Some(rooms) = rooms {
+                section.card.rooms aria-labelledby="rooms-heading" {
+                    h2 #rooms-heading { "Rooms now" }
+                    p #rooms-empty.muted hidden[!rooms.is_empty()] { "No meetings right now." }
+                    ul #room-list.room-list {
+                        @for room in rooms {
+                            (room_item(room))
+                        }
                     }
                 }
             }
@@ -326,7 +329,7 @@ mod tests {
     /// The home page lists each room with a link to it and its member count.
     #[test]
     fn home_lists_rooms_with_links_and_counts() {
-        let page = home(&[info("team sync", 3), info("solo", 1)]).into_string();
+        let page = home(Some(&[info("team sync", 3), info("solo", 1)])).into_string();
         assert!(page.starts_with("<!DOCTYPE html>"), "{page}");
         assert!(page.contains(r#"<a class="room-link" href="/room/team%20sync">team sync</a>"#));
         assert!(page.contains("3 people"), "{page}");
@@ -345,7 +348,7 @@ mod tests {
     /// With no rooms the home page says so.
     #[test]
     fn home_without_rooms_shows_the_empty_line() {
-        let page = home(&[]).into_string();
+        let page = home(Some(&[])).into_string();
         assert!(
             page.contains(r#"<p class="muted" id="rooms-empty">"#),
             "{page}"
@@ -359,7 +362,7 @@ mod tests {
     /// A non-ASCII room name is percent-encoded as UTF-8 in its link and shown as typed.
     #[test]
     fn korean_room_links_are_percent_encoded() {
-        let page = home(&[info("회의", 2)]).into_string();
+        let page = home(Some(&[info("회의", 2)])).into_string();
         assert!(
             page.contains(r#"href="/room/%ED%9A%8C%EC%9D%98""#),
             "{page}"
@@ -381,7 +384,7 @@ mod tests {
     #[test]
     fn script_in_a_room_name_is_escaped_everywhere() {
         let evil = "<script>alert(1)</script>";
-        let home_page = home(&[info(evil, 1)]).into_string();
+        let home_page = home(Some(&[info(evil, 1)])).into_string();
         assert!(!home_page.contains(evil), "{home_page}");
         assert!(home_page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
         assert!(home_page.contains("/room/%3Cscript%3Ealert%281%29%3C%2Fscript%3E"));

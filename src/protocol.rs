@@ -262,6 +262,16 @@ pub enum ErrorCode {
     UnknownPeer,
     /// The room has as many members as it may hold.
     RoomFull,
+    /// The server holds as many rooms as it may; joining an existing room still works.
+    TooManyRooms,
+    /// An SDP or a candidate is larger than the server relays.
+    SignalTooBig,
+    /// More candidates to one peer than one negotiation needs; a new offer or answer resets
+    /// the count.
+    TooManyCandidates,
+    /// The connection sends faster than the server accepts; the frame was dropped. Going on
+    /// closes the connection with 1008.
+    RateLimited,
 }
 
 /// Why a text frame could not be read as a [`ClientMsg`].

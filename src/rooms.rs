@@ -15,11 +15,28 @@ use crate::protocol::{ClientMsg, ErrorCode, IceCandidate, PeerInfo, RoomInfo, Se
 pub struct Limits {
     /// How many members one room may hold.
     pub max_room_size: usize,
+    /// How many rooms may exist at once.
+    pub max_rooms: usize,
+    /// The largest SDP relayed in an offer or answer, in bytes.
+    pub max_sdp_bytes: usize,
+    /// The largest candidate relayed (its strings together), in bytes.
+    pub max_candidate_bytes: usize,
+    /// How many candidates one member may send another between two offers or answers.
+    pub max_candidates: u32,
+    /// Whether the room list is kept secret: `welcome` lists no rooms and no `rooms` frame is sent.
+    pub private_rooms: bool,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_room_size: 8 }
+        Limits {
+            max_room_size: 8,
+            max_rooms: 1000,
+            max_sdp_bytes: 32 * 1024,
+            max_candidate_bytes: 1024,
+            max_candidates: 100,
+            private_rooms: false,
+        }
     }
 }
 
@@ -66,6 +83,8 @@ struct Peer {
     audio: bool,
     video: bool,
     room: Option<RoomName>,
+    /// Candidates sent to each member of the room since the last offer or answer to it.
+    candidates_to: HashMap<PeerId, u32>,
 }
 
 /// A room with at least one member.
@@ -109,13 +128,14 @@ impl Rooms {
                 audio: false,
                 video: false,
                 room: None,
+                candidates_to: HashMap::new(),
             },
         );
         let welcome = ServerMsg::Welcome {
             id,
             name,
             version: VERSION,
-            rooms: self.room_list(),
+            rooms: self.visible_rooms(),
         };
         (id, vec![Outgoing::one(id, welcome)])
     }
@@ -124,7 +144,7 @@ impl Rooms {
     pub fn disconnect(&mut self, id: PeerId) -> Vec<Outgoing> {
         let mut out = Vec::new();
         if self.leave_room(id, &mut out).is_some() {
-            out.push(self.rooms_changed());
+            self.rooms_changed(&mut out);
         }
         self.peers.remove(&id);
         out
@@ -141,14 +161,12 @@ impl Rooms {
             ClientMsg::Leave => self.handle_leave(from),
             ClientMsg::Chat { text } => self.handle_chat(now, from, text),
             ClientMsg::Offer { to, sdp } => {
-                self.handle_signal(from, &to, |from| ServerMsg::Offer { from, sdp })
+                self.handle_description(from, &to, sdp, |from, sdp| ServerMsg::Offer { from, sdp })
             }
             ClientMsg::Answer { to, sdp } => {
-                self.handle_signal(from, &to, |from| ServerMsg::Answer { from, sdp })
+                self.handle_description(from, &to, sdp, |from, sdp| ServerMsg::Answer { from, sdp })
             }
-            ClientMsg::Candidate { to, candidate } => {
-                self.handle_signal(from, &to, |from| candidate_msg(from, candidate))
-            }
+            ClientMsg::Candidate { to, candidate } => self.handle_candidate(from, &to, candidate),
             ClientMsg::Media { audio, video } => self.handle_media(from, audio, video),
         }
     }
@@ -195,6 +213,10 @@ impl Rooms {
             return vec![Outgoing::one(id, self.joined_msg(id, &name))];
         }
         let size = self.rooms.get(&name).map_or(0, |room| room.members.len());
+        if size == 0 && self.rooms.len() >= self.limits.max_rooms {
+            let message = format!("the server holds {} rooms already", self.rooms.len());
+            return error(id, ErrorCode::TooManyRooms, message);
+        }
         if size >= self.limits.max_room_size {
             let max = self.limits.max_room_size;
             let message = format!(
@@ -219,7 +241,7 @@ impl Rooms {
         if !others.is_empty() {
             out.push(Outgoing::many(others, ServerMsg::PeerJoined { peer: info }));
         }
-        out.push(self.rooms_changed());
+        self.rooms_changed(&mut out);
         out
     }
 
@@ -229,7 +251,7 @@ impl Rooms {
             return error(id, ErrorCode::NotInRoom, "not in a room");
         };
         out.push(Outgoing::one(id, ServerMsg::Left { room: old }));
-        out.push(self.rooms_changed());
+        self.rooms_changed(&mut out);
         out
     }
 
@@ -246,25 +268,77 @@ impl Rooms {
         vec![Outgoing::many(room.members.clone(), ServerMsg::Chat(entry))]
     }
 
-    fn handle_signal(
+    fn handle_description(
         &mut self,
         id: PeerId,
         to: &str,
-        relayed: impl FnOnce(PeerId) -> ServerMsg,
+        sdp: String,
+        relayed: impl FnOnce(PeerId, String) -> ServerMsg,
     ) -> Vec<Outgoing> {
-        let Some(room) = self.room_of(id) else {
-            return error(id, ErrorCode::NotInRoom, "join a room to call its members");
+        let target = match self.signal_target(id, to) {
+            Ok(target) => target,
+            Err(out) => return out,
         };
-        let target =
-            PeerId::parse(to).filter(|target| *target != id && self.room_of(*target) == Some(room));
-        match target {
-            Some(target) => vec![Outgoing::one(target, relayed(id))],
-            None => error(
-                id,
-                ErrorCode::UnknownPeer,
-                format!("no other member {to:?} in this room"),
-            ),
+        if sdp.len() > self.limits.max_sdp_bytes {
+            let max = self.limits.max_sdp_bytes;
+            return error(id, ErrorCode::SignalTooBig, format!("SDP over {max} bytes"));
         }
+        // A new description starts a new round of candidates between the two.
+        self.peer_mut(id).candidates_to.remove(&target);
+        vec![Outgoing::one(target, relayed(id, sdp))]
+    }
+
+    fn handle_candidate(&mut self, id: PeerId, to: &str, candidate: IceCandidate) -> Vec<Outgoing> {
+        let target = match self.signal_target(id, to) {
+            Ok(target) => target,
+            Err(out) => return out,
+        };
+        let size = candidate.candidate.len()
+            + candidate.sdp_mid.as_ref().map_or(0, String::len)
+            + candidate.username_fragment.as_ref().map_or(0, String::len);
+        if size > self.limits.max_candidate_bytes {
+            let max = self.limits.max_candidate_bytes;
+            return error(
+                id,
+                ErrorCode::SignalTooBig,
+                format!("candidate over {max} bytes"),
+            );
+        }
+        let max = self.limits.max_candidates;
+        let sent = self.peer_mut(id).candidates_to.entry(target).or_default();
+        if *sent >= max {
+            let message =
+                format!("more than {max} candidates to {target} without a new offer or answer");
+            return error(id, ErrorCode::TooManyCandidates, message);
+        }
+        *sent += 1;
+        vec![Outgoing::one(
+            target,
+            ServerMsg::Candidate {
+                from: id,
+                candidate,
+            },
+        )]
+    }
+
+    /// The member of the sender's room that `to` names, or the error that answers the frame.
+    fn signal_target(&self, id: PeerId, to: &str) -> Result<PeerId, Vec<Outgoing>> {
+        let Some(room) = self.room_of(id) else {
+            return Err(error(
+                id,
+                ErrorCode::NotInRoom,
+                "join a room to call its members",
+            ));
+        };
+        PeerId::parse(to)
+            .filter(|target| *target != id && self.room_of(*target) == Some(room))
+            .ok_or_else(|| {
+                error(
+                    id,
+                    ErrorCode::UnknownPeer,
+                    format!("no other member {to:?} in this room"),
+                )
+            })
     }
 
     fn handle_media(&mut self, id: PeerId, audio: bool, video: bool) -> Vec<Outgoing> {
@@ -278,9 +352,17 @@ impl Rooms {
     /// Takes `id` out of its room, telling the members who stay.
     /// Returns the room it was in (and so the room list changed), if any.
     fn leave_room(&mut self, id: PeerId, out: &mut Vec<Outgoing>) -> Option<RoomName> {
-        let name = self.peers.get_mut(&id)?.room.take()?;
-        let room = self.room_mut(&name);
+        let peer = self.peers.get_mut(&id)?;
+        let name = peer.room.take()?;
+        peer.candidates_to.clear();
+        // As in `room_mut`: a member's room exists.
+        let room = self.rooms.get_mut(&name).expect("a member's room exists");
         room.members.retain(|member| *member != id);
+        for member in &room.members {
+            if let Some(peer) = self.peers.get_mut(member) {
+                peer.candidates_to.remove(&id);
+            }
+        }
         if room.members.is_empty() {
             self.rooms.remove(&name);
         } else {
@@ -311,12 +393,24 @@ impl Rooms {
         }
     }
 
-    fn rooms_changed(&self) -> Outgoing {
-        Outgoing {
-            to: To::Everyone,
-            msg: ServerMsg::Rooms {
-                rooms: self.room_list(),
-            },
+    /// Tells everyone the new room list, unless the list is private.
+    fn rooms_changed(&self, out: &mut Vec<Outgoing>) {
+        if !self.limits.private_rooms {
+            out.push(Outgoing {
+                to: To::Everyone,
+                msg: ServerMsg::Rooms {
+                    rooms: self.room_list(),
+                },
+            });
+        }
+    }
+
+    /// The room list as clients may see it.
+    fn visible_rooms(&self) -> Vec<RoomInfo> {
+        if self.limits.private_rooms {
+            Vec::new()
+        } else {
+            self.room_list()
         }
     }
 
@@ -347,10 +441,6 @@ fn peer_info(id: PeerId, peer: &Peer) -> PeerInfo {
         audio: peer.audio,
         video: peer.video,
     }
-}
-
-fn candidate_msg(from: PeerId, candidate: IceCandidate) -> ServerMsg {
-    ServerMsg::Candidate { from, candidate }
 }
 
 fn error(to: PeerId, code: ErrorCode, message: impl Into<String>) -> Vec<Outgoing> {

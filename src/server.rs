@@ -1,25 +1,34 @@
 //! The tide app: pages, the browser client's files and the WebSocket route on one listener.
 
+use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use async_std::net::TcpListener;
+use async_std::task;
 use futures_rustls::TlsAcceptor;
+use futures_util::future::{select, Either};
 use maud::Markup;
 use percent_encoding::percent_decode_str;
 use tide::http::mime;
 use tide::{Next, Request, Response, StatusCode};
-use tide_websockets::WebSocket;
 
+use crate::admission::{Caps, Gate};
 use crate::config::Config;
-use crate::handshake::{self, Refusal, Upgrade};
+use crate::flood::RateLimit;
 use crate::hub::Hub;
 use crate::ice::{self, IceError};
 use crate::names::RoomName;
 use crate::rooms::Limits;
 use crate::tls::{self, TlsError};
-use crate::{assets, connection, listener, pages};
+use crate::{assets, connection, echo, listener, pages, websocket};
+
+/// How long a shutdown waits for clients to answer their close frames.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+/// How often a shutdown looks whether every connection has ended.
+const SHUTDOWN_POLL: Duration = Duration::from_millis(20);
 
 /// What every request handler can reach.
 #[derive(Debug)]
@@ -32,6 +41,14 @@ pub struct Shared {
     pub allowed_origins: Vec<String>,
     /// Whether the listener speaks TLS (so the server's own origin is `https://`).
     pub tls: bool,
+    /// The caps on connections.
+    pub gate: Arc<Gate>,
+    /// How fast one connection may send.
+    pub rate_limit: RateLimit,
+    /// How long a connection may stay silent before it is dropped.
+    pub idle_timeout: Duration,
+    /// Whether the room list is kept secret.
+    pub private_rooms: bool,
 }
 
 /// The tide state: one [`Shared`] for the whole server.
@@ -61,6 +78,7 @@ pub struct Server {
     listener: TcpListener,
     tls: Option<TlsAcceptor>,
     app: tide::Server<State>,
+    shared: State,
     url: String,
 }
 
@@ -101,19 +119,39 @@ impl Server {
             source,
         })?;
         let scheme = if tls.is_some() { "https" } else { "http" };
-        let shared = Shared {
+        let shared = Arc::new(Shared {
             hub: Hub::new(Limits {
                 max_room_size: usize::from(config.max_room_size),
+                max_rooms: config.max_rooms as usize,
+                private_rooms: config.private_rooms,
+                ..Limits::default()
             }),
             // A list of plain strings always serialises.
             ice_servers_json: serde_json::to_string(&ice_servers).expect("ICE servers serialise"),
             allowed_origins: config.allowed_origins.clone(),
             tls: tls.is_some(),
-        };
+            gate: Gate::new(Caps {
+                total: config.max_connections as usize,
+                per_address: config.max_connections_per_address as usize,
+            }),
+            rate_limit: RateLimit {
+                per_second: config.rate_limit,
+                burst: config.rate_burst,
+            },
+            idle_timeout: Duration::from_secs(config.idle_timeout),
+            private_rooms: config.private_rooms,
+        });
+        let mut app = app(shared.clone());
+        if config.echo_route {
+            app.at("/echo").get(|req: Request<State>| {
+                websocket::upgrade(req, |_req, ticket, socket| echo::serve(ticket, socket))
+            });
+        }
         Ok(Server {
             listener,
             tls,
-            app: app(Arc::new(shared)),
+            app,
+            shared,
             url: format!("{scheme}://{local}"),
         })
     }
@@ -128,9 +166,24 @@ impl Server {
         self.listener.local_addr()
     }
 
-    /// Serves until the process ends.
-    pub async fn serve(self) -> io::Result<()> {
-        listener::serve(self.app, self.listener, self.tls).await
+    /// Serves until `shutdown` completes, then stops accepting, sends close 1001 to every
+    /// WebSocket client and waits a bounded time for them to go.
+    pub async fn serve(self, shutdown: impl Future<Output = ()>) -> io::Result<()> {
+        let accepting = listener::serve(self.app, self.listener, self.tls);
+        if let Either::Left((result, _)) =
+            select(std::pin::pin!(accepting), std::pin::pin!(shutdown)).await
+        {
+            return result;
+        }
+        let open = self.shared.gate.count();
+        log::info!(connections = open; "shutting down");
+        self.shared.hub.close_all();
+        let started = Instant::now();
+        while self.shared.gate.count() > 0 && started.elapsed() < SHUTDOWN_GRACE {
+            task::sleep(SHUTDOWN_POLL).await;
+        }
+        log::info!(connections = self.shared.gate.count(); "stopped");
+        Ok(())
     }
 }
 
@@ -148,14 +201,12 @@ pub fn app(shared: State) -> tide::Server<State> {
     app.at("/room/:name").get(room);
     app.at("/static/*path").get(asset);
     app.at("/healthz").get(healthz);
-    app.at("/ws")
-        .with(check_upgrade)
-        .with(WebSocket::new(|req: Request<State>, conn| async move {
+    app.at("/ws").get(|req: Request<State>| {
+        websocket::upgrade(req, |req, ticket, socket| async move {
             let remote = req.peer_addr().unwrap_or("unknown").to_owned();
-            connection::serve(req.state().clone(), remote, conn).await;
-            Ok(())
-        }))
-        .get(not_an_upgrade);
+            connection::serve(req.state().clone(), remote, ticket, socket).await;
+        })
+    });
     app
 }
 
@@ -169,10 +220,9 @@ fn html(status: StatusCode, page: Markup) -> Response {
 }
 
 async fn home(req: Request<State>) -> tide::Result {
-    Ok(html(
-        StatusCode::Ok,
-        pages::home(&req.state().hub.room_list()),
-    ))
+    let shared = req.state();
+    let rooms = (!shared.private_rooms).then(|| shared.hub.room_list());
+    Ok(html(StatusCode::Ok, pages::home(rooms.as_deref())))
 }
 
 async fn room(req: Request<State>) -> tide::Result {
@@ -228,56 +278,6 @@ async fn healthz(req: Request<State>) -> tide::Result {
         "rooms": hub.room_list().len(),
     });
     Ok(Response::builder(StatusCode::Ok).body(body).build())
-}
-
-async fn not_an_upgrade(_req: Request<State>) -> tide::Result {
-    Ok(Response::builder(StatusCode::UpgradeRequired)
-        .header("Upgrade", "websocket")
-        .header("Sec-WebSocket-Version", "13")
-        .content_type(mime::PLAIN)
-        .body("This is Room's WebSocket endpoint: connect with a WebSocket client (ws://).\n")
-        .build())
-}
-
-/// Refuses WebSocket upgrades that are malformed or come from another site's page.
-fn check_upgrade<'a>(
-    req: Request<State>,
-    next: Next<'a, State>,
-) -> std::pin::Pin<Box<dyn std::future::Future<Output = tide::Result> + Send + 'a>> {
-    Box::pin(async move {
-        let header = |name: &str| req.header(name).map(|values| values.as_str());
-        let has_token = |name: &str, token: &str| {
-            header(name).is_some_and(|value| {
-                value
-                    .split(',')
-                    .any(|part| part.trim().eq_ignore_ascii_case(token))
-            })
-        };
-        if !(has_token("Connection", "upgrade") && has_token("Upgrade", "websocket")) {
-            return Ok(next.run(req).await);
-        }
-        let upgrade = Upgrade {
-            key: header("Sec-WebSocket-Key"),
-            version: header("Sec-WebSocket-Version"),
-            origin: header("Origin"),
-            host: header("Host"),
-            tls: req.state().tls,
-        };
-        match handshake::check(&upgrade, &req.state().allowed_origins) {
-            Ok(()) => Ok(next.run(req).await),
-            Err(refusal) => {
-                log::info!(remote = req.peer_addr(), reason:% = refusal; "upgrade refused");
-                let mut res = Response::builder(refusal.status())
-                    .content_type(mime::PLAIN)
-                    .body(format!("{refusal}\n"))
-                    .build();
-                if refusal == Refusal::BadVersion {
-                    res.insert_header("Sec-WebSocket-Version", "13");
-                }
-                Ok(res)
-            }
-        }
-    })
 }
 
 /// Gives every empty 404 (an unknown path, a missing asset) the 404 page.

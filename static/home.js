@@ -59,15 +59,16 @@ joinForm.addEventListener('submit', (ev) => {
   go(value);
 });
 
-// 20 characters from a 32-letter alphabet: 100 random bits, shaped like `k3xq9-...`.
-// Letters that read alike (l, 1, o, 0) are left out so the name can be read aloud.
+// 26 characters from a 32-letter alphabet: 130 random bits, more than anyone can guess,
+// shaped like `k3xq9-...`. Letters that read alike (l, 1, o, 0) are left out so the name can
+// be read aloud.
 const ALPHABET = 'abcdefghijkmnpqrstuvwxyz23456789';
 
 function randomRoomName() {
-  const bytes = crypto.getRandomValues(new Uint8Array(20));
+  const bytes = crypto.getRandomValues(new Uint8Array(26));
   // 256 is a multiple of 32, so `& 31` keeps every letter equally likely.
   const letters = Array.from(bytes, (b) => ALPHABET[b & 31]).join('');
-  return letters.match(/.{5}/g).join('-');
+  return letters.match(/.{1,5}/g).join('-');
 }
 
 newMeetingButton.addEventListener('click', () => go(randomRoomName()));
@@ -76,6 +77,8 @@ newMeetingButton.addEventListener('click', () => go(randomRoomName()));
 
 /** Redraws the list; the same shape as `room_item` in src/pages.rs. */
 function renderRooms(rooms) {
+  // A server with private rooms renders no list.
+  if (!roomList) return;
   const items = rooms.map(({ name, count }) => {
     const li = document.createElement('li');
     li.className = 'room-item';

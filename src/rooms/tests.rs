@@ -21,7 +21,10 @@ fn server() -> Rooms {
 }
 
 fn server_with_room_size(max_room_size: usize) -> Rooms {
-    Rooms::new(Limits { max_room_size })
+    Rooms::new(Limits {
+        max_room_size,
+        ..Limits::default()
+    })
 }
 
 fn connect(rooms: &mut Rooms) -> PeerId {

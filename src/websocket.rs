@@ -1,0 +1,221 @@
+//! Room's WebSocket layer: the upgrade endpoint on tide and the limits every socket gets.
+//!
+//! tide-websockets builds its sockets with tungstenite's defaults, which buffer messages up
+//! to 64 MiB and cannot be changed through its API. Room upgrades the connection itself and
+//! hands it to async-tungstenite with a [`config`] that refuses anything over
+//! [`MAX_MESSAGE_BYTES`] as soon as a frame header announces it.
+
+use std::future::Future;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::{Duration, Instant};
+
+use async_std::future::timeout;
+use async_std::io::ReadExt;
+use async_std::task;
+use async_tungstenite::tungstenite::error::ProtocolError;
+use async_tungstenite::tungstenite::handshake::derive_accept_key;
+use async_tungstenite::tungstenite::protocol::frame::CloseFrame;
+use async_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
+use async_tungstenite::tungstenite::Error as WsError;
+use async_tungstenite::tungstenite::Message;
+use async_tungstenite::WebSocketStream;
+use tide::http::mime;
+use tide::http::upgrade::Connection;
+use tide::{Request, Response, StatusCode};
+
+use crate::admission::Ticket;
+use crate::handshake::{self, Refusal, Upgrade};
+use crate::head_guard::HeadWatch;
+use crate::hub::Close;
+use crate::server::State;
+
+/// The largest message Room reads; a bigger one closes the connection with 1009.
+pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
+
+/// An accepted WebSocket.
+pub type Socket = WebSocketStream<Connection>;
+
+/// How long sending a close frame may take before the connection is simply dropped.
+pub const CLOSE_SEND_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long the server keeps reading (and discarding) after it closed a connection that broke
+/// the rules, so the client gets to read the close frame before the TCP connection goes.
+const LINGER: Duration = Duration::from_secs(1);
+/// The most bytes discarded while lingering.
+const LINGER_BYTES: usize = 1024 * 1024;
+
+/// The settings of every socket.
+pub fn config() -> WebSocketConfig {
+    WebSocketConfig::default()
+        // Allocated up front for every connection: small, since Room's frames are small.
+        .read_buffer_size(4 * 1024)
+        // The writer flushes once per batch of frames, so the buffer only needs to hold a
+        // batch; past this it writes through.
+        .write_buffer_size(64 * 1024)
+        .max_write_buffer_size(MAX_MESSAGE_BYTES * 4)
+        .max_message_size(Some(MAX_MESSAGE_BYTES))
+        .max_frame_size(Some(MAX_MESSAGE_BYTES))
+}
+
+/// What a read error means for the connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadFailure {
+    /// The client broke a rule: answer with this close, then end the connection.
+    Close(Close),
+    /// The connection is gone; nothing more can be sent.
+    Gone,
+}
+
+/// Maps a read error to what the server does about it.
+pub fn read_failure(err: &WsError) -> ReadFailure {
+    match err {
+        WsError::Capacity(_) => ReadFailure::Close(Close::TOO_BIG),
+        WsError::Utf8 => ReadFailure::Close(Close::INVALID_PAYLOAD),
+        WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake) => ReadFailure::Gone,
+        WsError::Protocol(_) => ReadFailure::Close(Close::PROTOCOL_ERROR),
+        _ => ReadFailure::Gone,
+    }
+}
+
+/// Sends a close frame, giving up after [`CLOSE_SEND_TIMEOUT`].
+pub async fn send_close(socket: &mut Socket, close: Close) {
+    let frame = CloseFrame {
+        code: close.code.into(),
+        reason: close.reason.into(),
+    };
+    let _ = timeout(CLOSE_SEND_TIMEOUT, socket.send(Message::Close(Some(frame)))).await;
+}
+
+/// Ends a connection whose reading failed: sends `close`, then reads and discards what the
+/// client still sends for a moment. Closing a socket that has unread data resets the
+/// connection, and a reset can destroy the close frame before the client reads it.
+pub async fn fail(socket: &mut Socket, close: Close) {
+    send_close(socket, close).await;
+    let started = Instant::now();
+    let mut discarded = 0;
+    let mut buf = [0; 4096];
+    while discarded < LINGER_BYTES {
+        let left = LINGER.saturating_sub(started.elapsed());
+        match timeout(left, socket.get_mut().read(&mut buf)).await {
+            Ok(Ok(read)) if read > 0 => discarded += read,
+            _ => break,
+        }
+    }
+}
+
+/// Answers a request on a WebSocket route: refuses a bad or unwelcome upgrade with the right
+/// status, or switches protocols and runs `serve` on the socket in its own task.
+pub async fn upgrade<F, Fut>(req: Request<State>, serve: F) -> tide::Result
+where
+    F: FnOnce(Request<State>, Ticket, Socket) -> Fut + Send + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let header = |name: &str| req.header(name).map(|values| values.as_str());
+    let has_token = |name: &str, token: &str| {
+        header(name).is_some_and(|value| {
+            value
+                .split(',')
+                .any(|part| part.trim().eq_ignore_ascii_case(token))
+        })
+    };
+    if !(has_token("Connection", "upgrade") && has_token("Upgrade", "websocket")) {
+        return Ok(not_an_upgrade());
+    }
+    let upgrade = Upgrade {
+        key: header("Sec-WebSocket-Key"),
+        version: header("Sec-WebSocket-Version"),
+        origin: header("Origin"),
+        host: header("Host"),
+        tls: req.state().tls,
+    };
+    if let Err(refusal) = handshake::check(&upgrade, &req.state().allowed_origins) {
+        log::info!(remote = req.peer_addr(), reason:% = refusal; "upgrade refused");
+        let mut res = plain(refusal.status(), format!("{refusal}\n"));
+        if refusal == Refusal::BadVersion {
+            res.insert_header("Sec-WebSocket-Version", "13");
+        }
+        return Ok(res);
+    }
+    let ticket = match req.state().gate.admit(client_ip(&req)) {
+        Ok(ticket) => ticket,
+        Err(full) => {
+            log::info!(remote = req.peer_addr(), reason:% = full; "upgrade refused");
+            let mut res = plain(503, format!("{full}; try again later\n"));
+            res.insert_header("Retry-After", "10");
+            return Ok(res);
+        }
+    };
+    // `check` made sure the key is there.
+    let key = upgrade.key.unwrap_or_default().trim();
+    let mut res = Response::new(StatusCode::SwitchingProtocols);
+    res.insert_header("Upgrade", "websocket");
+    res.insert_header("Connection", "Upgrade");
+    res.insert_header("Sec-WebSocket-Accept", derive_accept_key(key.as_bytes()));
+    let upgraded = AsMut::<tide::http::Response>::as_mut(&mut res)
+        .recv_upgrade()
+        .await;
+    let watch = req.ext::<HeadWatch>().cloned();
+    task::spawn(async move {
+        // The upgrade arrives once the 101 is written, or never if writing it failed.
+        if let Some(connection) = upgraded.await {
+            if let Some(watch) = watch {
+                watch.stop();
+            }
+            let socket =
+                WebSocketStream::from_raw_socket(connection, Role::Server, Some(config())).await;
+            serve(req, ticket, socket).await;
+        }
+    });
+    Ok(res)
+}
+
+fn client_ip(req: &Request<State>) -> IpAddr {
+    req.peer_addr()
+        .and_then(|addr| addr.parse::<SocketAddr>().ok())
+        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |addr| addr.ip())
+}
+
+fn not_an_upgrade() -> Response {
+    let mut res = plain(
+        426,
+        "This is Room's WebSocket endpoint: connect with a WebSocket client (ws://).\n".into(),
+    );
+    res.insert_header("Upgrade", "websocket");
+    res.insert_header("Sec-WebSocket-Version", "13");
+    res
+}
+
+fn plain(status: u16, body: String) -> Response {
+    let status = StatusCode::try_from(status).unwrap_or(StatusCode::BadRequest);
+    Response::builder(status)
+        .content_type(mime::PLAIN)
+        .body(body)
+        .build()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use async_tungstenite::tungstenite::error::CapacityError;
+
+    #[test]
+    fn broken_rules_get_their_close_codes_and_lost_connections_none() {
+        let too_big = WsError::Capacity(CapacityError::MessageTooLong {
+            size: MAX_MESSAGE_BYTES + 1,
+            max_size: MAX_MESSAGE_BYTES,
+        });
+        assert_eq!(read_failure(&too_big), ReadFailure::Close(Close::TOO_BIG));
+        assert_eq!(
+            read_failure(&WsError::Utf8),
+            ReadFailure::Close(Close::INVALID_PAYLOAD)
+        );
+        let masked = WsError::Protocol(ProtocolError::UnmaskedFrameFromClient);
+        assert_eq!(
+            read_failure(&masked),
+            ReadFailure::Close(Close::PROTOCOL_ERROR)
+        );
+        let reset = WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake);
+        assert_eq!(read_failure(&reset), ReadFailure::Gone);
+        let io = WsError::Io(std::io::ErrorKind::ConnectionReset.into());
+        assert_eq!(read_failure(&io), ReadFailure::Gone);
+    }
+}
