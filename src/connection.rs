@@ -163,7 +163,7 @@ impl Session<'_> {
         } else {
             Verdict::Allow
         };
-        if !self.admit(verdict) {
+        if !self.admit(verdict, "too many frames: slow down; this frame was dropped") {
             return;
         }
         match message {
@@ -199,7 +199,7 @@ impl Session<'_> {
                 }
                 if matches!(msg, ClientMsg::Join { .. }) {
                     let verdict = self.flood.check_join(now_millis());
-                    if !self.admit(verdict) {
+                    if !self.admit(verdict, "too many joins: wait a few seconds") {
                         return;
                     }
                 }
@@ -213,12 +213,11 @@ impl Session<'_> {
     }
 
     /// Carries out a flood verdict; true when the frame may be handled.
-    fn admit(&self, verdict: Verdict) -> bool {
+    fn admit(&self, verdict: Verdict, message: &str) -> bool {
         match verdict {
             Verdict::Allow => return true,
             Verdict::Refuse => {
                 log::info!(peer:% = self.id; "rate limited");
-                let message = "too many frames: slow down; this frame was dropped";
                 let reply = ServerMsg::error(ErrorCode::RateLimited, message);
                 self.hub.reply(self.id, reply);
             }

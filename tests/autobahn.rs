@@ -39,7 +39,17 @@ fn websocket_layer_passes_autobahn_cases_1_to_10() {
     let out = report_dir();
     let _ = std::fs::remove_dir_all(&out);
     let run = Command::new("kosoku")
-        .args(["-m", "fuzzingclient", "-p", "2", "-x", "12.*", "-x", "13.*", "-o"])
+        .args([
+            "-m",
+            "fuzzingclient",
+            "-p",
+            "2",
+            "-x",
+            "12.*",
+            "-x",
+            "13.*",
+            "-o",
+        ])
         .arg(&out)
         .arg(server.ws_url("/echo"))
         .output()
@@ -72,9 +82,8 @@ fn websocket_layer_passes_autobahn_cases_1_to_10() {
                 .expect("each case has a report"),
         )
         .expect("reports are JSON");
-        let too_big = id.starts_with("9.")
-            && report["remoteCloseCode"] == 1009
-            && report["wasClean"] == true;
+        let too_big =
+            id.starts_with("9.") && report["remoteCloseCode"] == 1009 && report["wasClean"] == true;
         assert!(too_big, "case {id} failed: {}", report["result"]);
         refused_as_too_big.push(id.clone());
     }

@@ -10,7 +10,12 @@
 //! send-sized NAME BYTES        send a chat frame exactly BYTES long
 //! send-binary NAME HEX...      send a binary frame
 //! send-text-bytes NAME HEX...  send a text frame holding these raw bytes (maybe not UTF-8)
+//! send-raw NAME HEX...         write these bytes to NAME's TCP connection, outside any frame
+//! send-many NAME COUNT TEXT    send TEXT as COUNT text frames at once
+//! send-sdp NAME TO BYTES       send an offer to TO whose SDP is BYTES long
+//! send-candidate NAME TO BYTES send a candidate to TO whose `candidate` is BYTES long
 //! recv NAME JSON               the next frame NAME gets matches JSON
+//! recv-many NAME COUNT JSON    each of the next COUNT frames NAME gets matches JSON
 //! recv-close NAME CODE [TEXT]  the next frame NAME gets is a close with CODE (and reason TEXT)
 //! close NAME CODE [TEXT]       send a close frame
 //! ends NAME                    the server ends the connection, with no frame before that
@@ -40,7 +45,7 @@ use async_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
 use async_tungstenite::tungstenite::protocol::frame::{CloseFrame, Frame};
 use async_tungstenite::tungstenite::Message;
 use async_tungstenite::WebSocketStream;
-use futures_util::StreamExt;
+use futures_util::{SinkExt, StreamExt};
 use serde_json::Value;
 
 use common::{Server, WAIT};
@@ -53,7 +58,12 @@ enum Step {
     SendSized(String, usize),
     SendBinary(String, Vec<u8>),
     SendTextBytes(String, Vec<u8>),
+    SendRaw(String, Vec<u8>),
+    SendMany(String, usize, String),
+    SendSdp(String, String, usize),
+    SendCandidate(String, String, usize),
     Recv(String, Value),
+    RecvMany(String, usize, Value),
     RecvClose(String, u16, Option<String>),
     Close(String, u16, String),
     Ends(String),
@@ -103,6 +113,25 @@ fn parse(text: &str) -> Result<Script, String> {
             "send-sized" => Step::SendSized(client, tail.parse().map_err(|_| fail("size"))?),
             "send-binary" => Step::SendBinary(client, hex(tail)?),
             "send-text-bytes" => Step::SendTextBytes(client, hex(tail)?),
+            "send-raw" => Step::SendRaw(client, hex(tail)?),
+            "send-sdp" | "send-candidate" => {
+                let (to, size) = tail.split_once(' ').ok_or_else(|| fail("TO BYTES"))?;
+                let size = size.trim().parse().map_err(|_| fail("BYTES"))?;
+                if verb == "send-sdp" {
+                    Step::SendSdp(client, to.to_owned(), size)
+                } else {
+                    Step::SendCandidate(client, to.to_owned(), size)
+                }
+            }
+            "send-many" | "recv-many" => {
+                let (count, tail) = tail.split_once(' ').ok_or_else(|| fail("COUNT"))?;
+                let count = count.parse().map_err(|_| fail("COUNT"))?;
+                if verb == "send-many" {
+                    Step::SendMany(client, count, tail.to_owned())
+                } else {
+                    Step::RecvMany(client, count, json(tail)?)
+                }
+            }
             "recv" => Step::Recv(client, json(tail)?),
             "recv-close" | "close" => {
                 let (code, reason) = tail.split_once(' ').unwrap_or((tail, ""));
@@ -194,6 +223,20 @@ impl Conversation {
         Ok(out)
     }
 
+    /// Checks that the next data frame `name` gets is JSON matching `pattern`.
+    async fn recv(&mut self, name: &str, pattern: &Value) -> Result<(), String> {
+        let got = self.next_data(name).await?;
+        let Message::Text(text) = &got else {
+            return Err(format!("got {got:?}"));
+        };
+        let actual: Value = serde_json::from_str(text.as_str())
+            .map_err(|err| format!("got a frame that is not JSON ({err}): {text}"))?;
+        let mut vars = self.vars.clone();
+        matches(pattern, &actual, &mut vars, "").map_err(|why| format!("got {actual}\n  {why}"))?;
+        self.vars = vars;
+        Ok(())
+    }
+
     async fn run(&mut self, step: &Step) -> Result<(), String> {
         match step {
             Step::Connect(name) => {
@@ -226,18 +269,47 @@ impl Conversation {
                 let frame = Frame::message(bytes.clone(), OpCode::Data(Data::Text), true);
                 self.send(name, Message::Frame(frame)).await?;
             }
-            Step::Recv(name, pattern) => {
-                let got = self.next_data(name).await?;
-                let Message::Text(text) = &got else {
-                    return Err(format!("got {got:?}"));
-                };
-                let actual: Value = serde_json::from_str(text.as_str())
-                    .map_err(|err| format!("got a frame that is not JSON ({err}): {text}"))?;
-                let mut vars = self.vars.clone();
-                matches(pattern, &actual, &mut vars, "")
-                    .map_err(|why| format!("got {actual}\n  {why}"))?;
-                self.vars = vars;
+            Step::SendRaw(name, bytes) => {
+                let stream = self.client(name)?.get_mut();
+                stream
+                    .write_all(bytes)
+                    .await
+                    .map_err(|err| format!("could not write: {err}"))?;
             }
+            Step::SendMany(name, count, text) => {
+                let text = self.substitute(text)?;
+                let client = self.client(name)?;
+                for _ in 0..*count {
+                    client
+                        .feed(Message::text(text.clone()))
+                        .await
+                        .map_err(|err| format!("could not send: {err}"))?;
+                }
+                SinkExt::flush(client)
+                    .await
+                    .map_err(|err| format!("could not send: {err}"))?;
+            }
+            Step::SendSdp(name, to, size) => {
+                let to = self.substitute(to)?;
+                let sdp = "v".repeat(*size);
+                let text = serde_json::json!({"type": "offer", "to": to, "sdp": sdp});
+                self.send(name, Message::text(text.to_string())).await?;
+            }
+            Step::SendCandidate(name, to, size) => {
+                let to = self.substitute(to)?;
+                let candidate = serde_json::json!({"candidate": "c".repeat(*size)});
+                let text =
+                    serde_json::json!({"type": "candidate", "to": to, "candidate": candidate});
+                self.send(name, Message::text(text.to_string())).await?;
+            }
+            Step::RecvMany(name, count, pattern) => {
+                for index in 0..*count {
+                    self.recv(name, pattern)
+                        .await
+                        .map_err(|why| format!("frame {} of {count}: {why}", index + 1))?;
+                }
+            }
+            Step::Recv(name, pattern) => self.recv(name, pattern).await?,
             Step::RecvClose(name, code, reason) => match self.next_data(name).await? {
                 Message::Close(Some(frame)) => {
                     let got = u16::from(frame.code);
