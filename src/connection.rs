@@ -163,7 +163,10 @@ impl Session<'_> {
         } else {
             Verdict::Allow
         };
-        if !self.admit(verdict, "too many frames: slow down; this frame was dropped") {
+        if !self.admit(
+            verdict,
+            "too many frames: slow down; this frame was dropped",
+        ) {
             return;
         }
         match message {

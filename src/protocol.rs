@@ -3,6 +3,7 @@
 //! These enums are the first copy of the wire contract; `docs/PROTOCOL.md` is the second and
 //! must say the same. Frames are JSON objects tagged by their `type` field.
 
+use serde::de::{self, DeserializeOwned, Deserializer};
 use serde::{Deserialize, Serialize};
 
 use crate::names::{Nickname, PeerId, RoomName};
@@ -53,6 +54,7 @@ pub enum ClientMsg {
         /// The member it is for.
         to: String,
         /// The candidate as the browser describes it.
+        #[serde(deserialize_with = "from_object")]
         candidate: IceCandidate,
     },
     /// The sender's microphone and camera state.
@@ -300,7 +302,20 @@ pub fn decode(text: &str) -> Result<ClientMsg, DecodeError> {
     // Two steps, because serde stops at the first problem: `{} trailing` fails on the missing
     // `type` before it reaches the text that makes it no JSON at all.
     let value: serde_json::Value = serde_json::from_str(text).map_err(DecodeError::BadJson)?;
-    ClientMsg::deserialize(value).map_err(DecodeError::BadMessage)
+    from_object(value).map_err(DecodeError::BadMessage)
+}
+
+/// Reads `T` from a JSON object and from nothing else.
+///
+/// serde also reads a struct or a tagged enum from the list of its fields in order, so
+/// `["join","hall"]` would be a join; the protocol has objects only.
+fn from_object<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: DeserializeOwned,
+{
+    let object = serde_json::Map::deserialize(deserializer)?;
+    T::deserialize(serde_json::Value::Object(object)).map_err(de::Error::custom)
 }
 
 #[cfg(test)]
@@ -360,6 +375,10 @@ mod tests {
             r#"{"type":"chat"}"#,
             r#"{"type":"chat","text":7}"#,
             r#"{"type":"media","audio":"yes","video":true}"#,
+            r#"["leave"]"#,
+            r#"["join","hall"]"#,
+            r#"{"type":"candidate","to":"p1","candidate":null}"#,
+            r#"{"type":"candidate","to":"p1","candidate":["candidate:1",null,null,null]}"#,
         ] {
             assert!(
                 matches!(decode(text), Err(DecodeError::BadMessage(_))),
