@@ -135,6 +135,11 @@ impl Server {
         self.output.0.lock().unwrap().stderr.clone()
     }
 
+    /// The server process's id, to read its memory use from `/proc`.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Whether the process is still running.
     pub fn is_running(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
