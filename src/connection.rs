@@ -118,6 +118,12 @@ impl Session<'_> {
                 Event::Incoming(Some(Ok(message))) => {
                     self.last_heard = Instant::now();
                     self.handle_message(message);
+                    if let Some((code, reason)) = self.close_from_client.take() {
+                        // The WebSocket layer queued the answering close; nothing may be sent
+                        // after it. The next read sends it, then ends the stream.
+                        let _ = timeout(CLOSE_REPLY_TIMEOUT, socket.next()).await;
+                        return End::ClosedByClient { code, reason };
+                    }
                 }
                 Event::Incoming(Some(Err(err))) => {
                     return match websocket::read_failure(&err) {
@@ -131,10 +137,7 @@ impl Session<'_> {
                     };
                 }
                 Event::Incoming(None) => {
-                    return match self.close_from_client.take() {
-                        Some((code, reason)) => End::ClosedByClient { code, reason },
-                        None => End::Dropped("connection ended without a close frame".into()),
-                    };
+                    return End::Dropped("connection ended without a close frame".into());
                 }
                 Event::Tick if self.last_heard.elapsed() > self.idle_timeout => {
                     self.hub.close(self.id, Close::IDLE);
@@ -176,8 +179,6 @@ impl Session<'_> {
                 self.hub.close(self.id, Close::UNSUPPORTED_DATA);
             }
             Message::Close(frame) => {
-                // The reply is queued by the WebSocket layer and goes out on the next read,
-                // which then ends the stream.
                 self.close_from_client = Some(match frame {
                     Some(frame) => (u16::from(frame.code), frame.reason.to_string()),
                     None => (1005, String::new()),

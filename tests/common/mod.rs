@@ -135,7 +135,7 @@ impl Server {
         self.output.0.lock().unwrap().stderr.clone()
     }
 
-    /// The server process's id, to read its memory use from `/proc`.
+    /// The server's process id (to signal it, or read its memory use from `/proc`).
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
@@ -143,11 +143,6 @@ impl Server {
     /// Whether the process is still running.
     pub fn is_running(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
-    }
-
-    /// The server's process id.
-    pub fn pid(&self) -> u32 {
-        self.child.id()
     }
 
     /// Sends the process a signal such as `TERM` or `INT`.
