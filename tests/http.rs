@@ -54,6 +54,26 @@ async fn home_page_lists_rooms_with_member_counts() {
     );
 }
 
+/// With --private-rooms the home page shows no room list, even while a room has members.
+#[async_std::test]
+async fn private_rooms_are_not_listed_on_the_home_page() {
+    let server = Server::start(&["--private-rooms"]);
+    let (mut ws, _) = async_tungstenite::async_std::connect_async(server.ws_url("/ws"))
+        .await
+        .unwrap();
+    ws.next().await.unwrap().unwrap(); // welcome
+    let join = r#"{"type":"join","room":"board-meeting"}"#;
+    ws.send(Message::text(join)).await.unwrap();
+    let joined = ws.next().await.unwrap().unwrap().into_text().unwrap();
+    assert!(joined.contains(r#""type":"joined""#), "{joined}");
+
+    let (status, _, body) = get(&server, "/").await;
+    assert_eq!(status, 200);
+    assert!(body.contains(r#"id="new-meeting""#), "{body}");
+    assert!(!body.contains("board-meeting"), "{body}");
+    assert!(!body.contains(r#"id="room-list""#), "{body}");
+}
+
 /// A room page works for any script and escapes the name.
 #[async_std::test]
 async fn room_page_shows_a_korean_room_name() {
