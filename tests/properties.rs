@@ -554,6 +554,8 @@ struct View {
 #[derive(Debug)]
 struct Model {
     max_room_size: usize,
+    max_rooms: usize,
+    private_rooms: bool,
     /// The open connections.
     views: BTreeMap<PeerId, View>,
     /// Every id handed out so far.
@@ -563,9 +565,11 @@ struct Model {
 }
 
 impl Model {
-    fn new(max_room_size: usize) -> Self {
+    fn new(limits: Limits) -> Self {
         Model {
-            max_room_size,
+            max_room_size: limits.max_room_size,
+            max_rooms: limits.max_rooms,
+            private_rooms: limits.private_rooms,
             views: BTreeMap::new(),
             issued: BTreeSet::new(),
             transcripts: BTreeMap::new(),
@@ -643,6 +647,16 @@ impl Model {
         }
     }
 
+    /// How many rooms have members.
+    fn room_count(&self) -> usize {
+        let rooms: BTreeSet<&RoomName> = self
+            .views
+            .values()
+            .filter_map(|v| v.room.as_ref())
+            .collect();
+        rooms.len()
+    }
+
     /// The error the rules of `docs/PROTOCOL.md` give `msg` from connected `id`, if any.
     fn refusal(&self, id: PeerId, msg: &ClientMsg) -> Option<ErrorCode> {
         let view = &self.views[&id];
@@ -652,6 +666,13 @@ impl Model {
                 .map(|_| ErrorCode::InvalidNickname),
             ClientMsg::Join { room } => match RoomName::parse(room) {
                 Err(_) => Some(ErrorCode::InvalidRoom),
+                Ok(room)
+                    if view.room.as_ref() != Some(&room)
+                        && self.members(&room).is_empty()
+                        && self.room_count() >= self.max_rooms =>
+                {
+                    Some(ErrorCode::TooManyRooms)
+                }
                 Ok(room)
                     if view.room.as_ref() != Some(&room)
                         && self.members(&room).len() >= self.max_room_size =>
@@ -715,6 +736,7 @@ impl Model {
                 self.view(sender).rooms = rooms.clone();
             }
             ServerMsg::Rooms { rooms } => {
+                assert!(!self.private_rooms, "a private server sent {msg:?}");
                 assert_eq!(to, &To::Everyone);
                 for id in recipients {
                     self.view(*id).rooms = rooms.clone();
@@ -827,7 +849,15 @@ impl Model {
         let mut counted: BTreeMap<RoomName, usize> = BTreeMap::new();
         for (id, view) in &self.views {
             assert_eq!(rooms.room_of(*id), view.room.as_ref(), "{id} misinformed");
-            assert_eq!(view.rooms, list, "{id} has a stale room list");
+            if self.private_rooms {
+                assert!(
+                    view.rooms.is_empty(),
+                    "{id} learned of rooms: {:?}",
+                    view.rooms
+                );
+            } else {
+                assert_eq!(view.rooms, list, "{id} has a stale room list");
+            }
             let others = match &view.room {
                 Some(room) => {
                     *counted.entry(room.clone()).or_default() += 1;
@@ -849,6 +879,11 @@ impl Model {
         for info in &list {
             assert!((1..=self.max_room_size).contains(&info.count), "{info:?}");
         }
+        assert!(
+            list.len() <= self.max_rooms,
+            "{} rooms: {list:?}",
+            list.len()
+        );
         for id in &self.issued {
             if !self.views.contains_key(id) {
                 assert_eq!(rooms.room_of(*id), None, "closed {id} still in a room");
@@ -860,12 +895,9 @@ impl Model {
 }
 
 /// Runs `ops` against a fresh core, checking every step.
-fn run(max_room_size: usize, ops: Vec<Op>) {
-    let mut rooms = Rooms::new(Limits {
-        max_room_size,
-        ..Limits::default()
-    });
-    let mut model = Model::new(max_room_size);
+fn run(limits: Limits, ops: Vec<Op>) {
+    let mut rooms = Rooms::new(limits);
+    let mut model = Model::new(limits);
     let mut now = 1_700_000_000_000;
     for op in ops {
         match op {
@@ -975,15 +1007,19 @@ fn check_outcome(
 proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
-    /// rooms: random connects, disconnects and requests keep every invariant after every step.
+    /// rooms: random connects, disconnects and requests keep every invariant after every step,
+    /// with small room and room-count caps, and with the room list public or private.
     #[test]
     fn the_room_core_keeps_its_invariants(
         max_room_size in 1usize..=3,
+        max_rooms in 1usize..=4,
+        private_rooms in any::<bool>(),
         first_connections in 0usize..=4,
         ops in prop::collection::vec(op(), 0..=60),
     ) {
         // Connections at the start give the requests someone to meet.
         let connects = std::iter::repeat(Op::Connect).take(first_connections);
-        run(max_room_size, connects.chain(ops).collect());
+        let limits = Limits { max_room_size, max_rooms, private_rooms, ..Limits::default() };
+        run(limits, connects.chain(ops).collect());
     }
 }
