@@ -191,7 +191,10 @@ impl Session<'_> {
     /// Logs one text frame and hands it to the hub.
     fn handle_text(&mut self, text: &str) {
         let (hub, id) = (self.hub, self.id);
-        let room = hub.room_of(id);
+        // Looking the room up takes the hub's lock: only when the line is printed.
+        let room = log::log_enabled!(log::Level::Info)
+            .then(|| hub.room_of(id))
+            .flatten();
         let room = room.as_ref().map(|room| room.as_str());
         match decode(text) {
             Ok(msg) => {
