@@ -265,11 +265,6 @@ impl State {
                         }
                     }
                 }
-                To::Everyone => {
-                    for (id, link) in &self.links {
-                        push(id, link);
-                    }
-                }
             }
         }
         for id in overflowed {

@@ -151,7 +151,7 @@ pub enum ServerMsg {
         /// The rooms that exist now.
         rooms: Vec<RoomInfo>,
     },
-    /// The room list changed; sent to every connection.
+    /// The room list changed; sent to every connection in no room.
     Rooms {
         /// The rooms that exist now, by name.
         rooms: Vec<RoomInfo>,

@@ -4,7 +4,7 @@
 //! ([`Rooms::connect`], [`Rooms::handle`], [`Rooms::disconnect`]) with the current time, and
 //! deliver the [`Outgoing`] frames it returns, in order.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::chat::{self, Transcript};
 use crate::names::{Nickname, PeerId, RoomName};
@@ -47,8 +47,6 @@ pub enum To {
     One(PeerId),
     /// Several connections, in this order.
     Many(Vec<PeerId>),
-    /// Every connection, in or out of a room.
-    Everyone,
 }
 
 /// One frame to deliver.
@@ -102,6 +100,8 @@ pub struct Rooms {
     peers: HashMap<PeerId, Peer>,
     // A BTreeMap keeps the room list sorted by name without sorting on every change.
     rooms: BTreeMap<RoomName, Room>,
+    /// The connections in no room: the ones the room list is for.
+    lobby: BTreeSet<PeerId>,
     last_id: u64,
 }
 
@@ -112,6 +112,7 @@ impl Rooms {
             limits,
             peers: HashMap::new(),
             rooms: BTreeMap::new(),
+            lobby: BTreeSet::new(),
             last_id: 0,
         }
     }
@@ -131,6 +132,7 @@ impl Rooms {
                 candidates_to: HashMap::new(),
             },
         );
+        self.lobby.insert(id);
         let welcome = ServerMsg::Welcome {
             id,
             name,
@@ -143,6 +145,7 @@ impl Rooms {
     /// A connection ended, cleanly or not: it leaves its room and is forgotten.
     pub fn disconnect(&mut self, id: PeerId) -> Vec<Outgoing> {
         let mut out = Vec::new();
+        self.lobby.remove(&id);
         if self.leave_room(id, &mut out).is_some() {
             self.rooms_changed(&mut out);
         }
@@ -237,6 +240,7 @@ impl Rooms {
         let peer = self.peer_mut(id);
         peer.room = Some(name);
         let info = peer_info(id, peer);
+        self.lobby.remove(&id);
         out.push(Outgoing::one(id, joined));
         if !others.is_empty() {
             out.push(Outgoing::many(others, ServerMsg::PeerJoined { peer: info }));
@@ -251,6 +255,7 @@ impl Rooms {
             return error(id, ErrorCode::NotInRoom, "not in a room");
         };
         out.push(Outgoing::one(id, ServerMsg::Left { room: old }));
+        self.lobby.insert(id);
         self.rooms_changed(&mut out);
         out
     }
@@ -393,15 +398,14 @@ impl Rooms {
         }
     }
 
-    /// Tells everyone the new room list, unless the list is private.
+    /// Tells the connections in no room the new room list, unless the list is private. Members
+    /// of a room are not told: a list sent to everyone on every change grows with the square of
+    /// the connections.
     fn rooms_changed(&self, out: &mut Vec<Outgoing>) {
-        if !self.limits.private_rooms {
-            out.push(Outgoing {
-                to: To::Everyone,
-                msg: ServerMsg::Rooms {
-                    rooms: self.room_list(),
-                },
-            });
+        if !self.limits.private_rooms && !self.lobby.is_empty() {
+            let rooms = self.room_list();
+            let lobby = self.lobby.iter().copied().collect();
+            out.push(Outgoing::many(lobby, ServerMsg::Rooms { rooms }));
         }
     }
 

@@ -704,7 +704,6 @@ impl Model {
             let recipients: Vec<PeerId> = match &outgoing.to {
                 To::One(id) => vec![*id],
                 To::Many(ids) => ids.clone(),
-                To::Everyone => self.views.keys().copied().collect(),
             };
             let distinct: BTreeSet<PeerId> = recipients.iter().copied().collect();
             assert_eq!(
@@ -737,9 +736,10 @@ impl Model {
             }
             ServerMsg::Rooms { rooms } => {
                 assert!(!self.private_rooms, "a private server sent {msg:?}");
-                assert_eq!(to, &To::Everyone);
                 for id in recipients {
-                    self.view(*id).rooms = rooms.clone();
+                    let view = self.view(*id);
+                    assert_eq!(view.room, None, "{id} got the room list while in a room");
+                    view.rooms = rooms.clone();
                 }
             }
             ServerMsg::Joined {
@@ -855,7 +855,8 @@ impl Model {
                     "{id} learned of rooms: {:?}",
                     view.rooms
                 );
-            } else {
+            } else if view.room.is_none() {
+                // The room list is for the connections in no room; members are not sent it.
                 assert_eq!(view.rooms, list, "{id} has a stale room list");
             }
             let others = match &view.room {

@@ -107,24 +107,23 @@ fn sent(out: &[Outgoing]) -> Vec<(To, Value)> {
         .collect()
 }
 
-/// The frames connection `id` receives, in order; frames for everyone count.
+/// The frames connection `id` receives, in order.
 fn inbox(out: &[Outgoing], id: PeerId) -> Vec<Value> {
     let mut frames = Vec::new();
     for outgoing in out {
         let copies = match &outgoing.to {
             To::One(to) => usize::from(*to == id),
             To::Many(to) => to.iter().filter(|to| **to == id).count(),
-            To::Everyone => 1,
         };
         frames.extend(std::iter::repeat(wire(&outgoing.msg)).take(copies));
     }
     frames
 }
 
-/// The frames sent to every connection.
-fn broadcasts(out: &[Outgoing]) -> Vec<Value> {
+/// The room lists sent, whoever they went to.
+fn room_lists(out: &[Outgoing]) -> Vec<Value> {
     out.iter()
-        .filter(|outgoing| outgoing.to == To::Everyone)
+        .filter(|outgoing| matches!(outgoing.msg, ServerMsg::Rooms { .. }))
         .map(|outgoing| wire(&outgoing.msg))
         .collect()
 }
@@ -339,18 +338,20 @@ fn invalid_nicknames_are_refused_to_the_sender_only() {
 
 // --- join ---
 
-/// join: entering a new room answers joined, creates the room and broadcasts the room list.
+/// join: entering a new room answers joined, creates the room and sends the room list to the
+/// connections in no room (the joiner is in a room now, and is not sent it).
 #[test]
-fn joining_an_empty_room_creates_it_and_broadcasts_the_room_list() {
+fn joining_an_empty_room_creates_it_and_tells_the_lobby() {
     let mut rooms = server();
     let a = connect(&mut rooms);
+    let lobby = connect(&mut rooms);
 
     let out = join(&mut rooms, a, "standup");
     assert_eq!(
         sent(&out),
         [
             (To::One(a), joined("standup", vec![], vec![])),
-            (To::Everyone, room_list(&[("standup", 1)])),
+            (To::Many(vec![lobby]), room_list(&[("standup", 1)])),
         ]
     );
     assert_eq!(rooms.room_of(a).map(RoomName::as_str), Some("standup"));
@@ -365,6 +366,7 @@ fn joining_lists_the_members_in_join_order_and_announces_the_newcomer() {
     set_media(&mut rooms, b, true, false);
     let c = member(&mut rooms, "Cy", "team");
     let d = connect_named(&mut rooms, "Di");
+    let lobby = connect(&mut rooms);
 
     let out = join(&mut rooms, d, "team");
     let peers = vec![
@@ -380,7 +382,7 @@ fn joining_lists_the_members_in_join_order_and_announces_the_newcomer() {
                 To::Many(vec![a, b, c]),
                 peer_joined(peer(d, "Di", false, false))
             ),
-            (To::Everyone, room_list(&[("team", 4)])),
+            (To::Many(vec![lobby]), room_list(&[("team", 4)])),
         ]
     );
 }
@@ -394,10 +396,11 @@ fn the_room_list_is_sorted_by_name_with_member_counts() {
     member(&mut rooms, "c", "회의");
     member(&mut rooms, "d", "a-room");
     let e = connect(&mut rooms);
+    connect(&mut rooms);
 
     let out = join(&mut rooms, e, "Zoo");
     assert_eq!(
-        broadcasts(&out),
+        room_lists(&out),
         [room_list(&[
             ("Zoo", 1),
             ("a-room", 2),
@@ -409,7 +412,7 @@ fn the_room_list_is_sorted_by_name_with_member_counts() {
         wire(&ServerMsg::Rooms {
             rooms: rooms.room_list()
         }),
-        broadcasts(&out)[0]
+        room_lists(&out)[0]
     );
 }
 
@@ -442,6 +445,7 @@ fn korean_and_emoji_room_names_are_trimmed_and_shared() {
     let mut rooms = server();
     let a = connect(&mut rooms);
     let b = connect(&mut rooms);
+    connect(&mut rooms);
 
     let out = join(&mut rooms, a, "  회의실 🎥  ");
     assert_eq!(inbox(&out, a)[0], joined("회의실 🎥", vec![], vec![]));
@@ -451,7 +455,7 @@ fn korean_and_emoji_room_names_are_trimmed_and_shared() {
         inbox(&out, b)[0],
         joined("회의실 🎥", vec![peer(a, "Guest 1", false, false)], vec![])
     );
-    assert_eq!(broadcasts(&out), [room_list(&[("회의실 🎥", 2)])]);
+    assert_eq!(room_lists(&out), [room_list(&[("회의실 🎥", 2)])]);
 
     let longest = "😀".repeat(ROOM_NAME_MAX_CHARS);
     let out = join(&mut rooms, a, &longest);
@@ -513,16 +517,12 @@ fn switching_rooms_leaves_then_joins_then_updates_the_list_once() {
         [
             left("one"),
             joined("two", vec![peer(c, "Cy", false, false)], vec![]),
-            list.clone()
         ]
     );
-    assert_eq!(inbox(&out, b), [peer_left(a), list.clone()]);
-    assert_eq!(
-        inbox(&out, c),
-        [peer_joined(peer(a, "Ann", false, false)), list.clone()]
-    );
-    assert_eq!(inbox(&out, outsider), broadcasts(&out));
-    assert_eq!(broadcasts(&out), [list]);
+    assert_eq!(inbox(&out, b), [peer_left(a)]);
+    assert_eq!(inbox(&out, c), [peer_joined(peer(a, "Ann", false, false))]);
+    assert_eq!(inbox(&out, outsider), room_lists(&out));
+    assert_eq!(room_lists(&out), [list]);
     assert_eq!(rooms.room_of(a).map(RoomName::as_str), Some("two"));
 }
 
@@ -531,18 +531,12 @@ fn switching_rooms_leaves_then_joins_then_updates_the_list_once() {
 fn empty_rooms_disappear_from_the_list() {
     let mut rooms = server();
     let a = member(&mut rooms, "a", "old");
-    let b = member(&mut rooms, "b", "keep");
+    member(&mut rooms, "b", "keep");
+    let lobby = connect(&mut rooms);
 
     let out = join(&mut rooms, a, "new");
-    assert_eq!(
-        inbox(&out, a),
-        [
-            left("old"),
-            joined("new", vec![], vec![]),
-            room_list(&[("keep", 1), ("new", 1)])
-        ]
-    );
-    assert_eq!(inbox(&out, b), [room_list(&[("keep", 1), ("new", 1)])]);
+    assert_eq!(inbox(&out, a), [left("old"), joined("new", vec![], vec![])]);
+    assert_eq!(inbox(&out, lobby), [room_list(&[("keep", 1), ("new", 1)])]);
 }
 
 /// join: a room at max_room_size refuses a newcomer, who stays in its current room.
@@ -591,9 +585,10 @@ fn rejoining_a_full_room_one_is_in_is_not_refused() {
 
 // --- leave ---
 
-/// leave: the leaver gets left, the members who stay get peer_left, everyone gets the list.
+/// leave: the leaver gets left and, being in no room now, the list; the members who stay get
+/// peer_left; the other connections in no room get the list.
 #[test]
-fn leaving_tells_the_leaver_the_room_and_everyone() {
+fn leaving_tells_the_leaver_the_room_and_the_lobby() {
     let mut rooms = server();
     let a = member(&mut rooms, "a", "room");
     let b = member(&mut rooms, "b", "room");
@@ -603,10 +598,10 @@ fn leaving_tells_the_leaver_the_room_and_everyone() {
     let out = leave(&mut rooms, b);
     let list = room_list(&[("room", 2)]);
     assert_eq!(inbox(&out, b), [left("room"), list.clone()]);
-    assert_eq!(inbox(&out, a), [peer_left(b), list.clone()]);
-    assert_eq!(inbox(&out, c), [peer_left(b), list.clone()]);
-    assert_eq!(inbox(&out, outsider), broadcasts(&out));
-    assert_eq!(broadcasts(&out), [list]);
+    assert_eq!(inbox(&out, a), [peer_left(b)]);
+    assert_eq!(inbox(&out, c), [peer_left(b)]);
+    assert_eq!(inbox(&out, outsider), room_lists(&out));
+    assert_eq!(room_lists(&out), [list]);
     assert_eq!(rooms.room_of(b), None);
 }
 
@@ -618,7 +613,10 @@ fn the_last_member_leaving_removes_the_room() {
     let out = leave(&mut rooms, a);
     assert_eq!(
         sent(&out),
-        [(To::One(a), left("solo")), (To::Everyone, room_list(&[]))]
+        [
+            (To::One(a), left("solo")),
+            (To::Many(vec![a]), room_list(&[]))
+        ]
     );
     assert!(rooms.room_list().is_empty());
 }
@@ -967,7 +965,7 @@ fn media_state_shows_in_later_peer_info() {
 
 // --- disconnect ---
 
-/// disconnect: the members who stay get peer_left and everyone gets the room list.
+/// disconnect: the members who stay get peer_left and the lobby gets the room list.
 #[test]
 fn disconnecting_tells_the_room_and_updates_the_list() {
     let mut rooms = server();
@@ -978,10 +976,10 @@ fn disconnecting_tells_the_room_and_updates_the_list() {
 
     let out = rooms.disconnect(b);
     let list = room_list(&[("room", 2)]);
-    assert_eq!(inbox(&out, a), [peer_left(b), list.clone()]);
-    assert_eq!(inbox(&out, c), [peer_left(b), list.clone()]);
-    assert_eq!(inbox(&out, outsider), broadcasts(&out));
-    assert_eq!(broadcasts(&out), [list]);
+    assert_eq!(inbox(&out, a), [peer_left(b)]);
+    assert_eq!(inbox(&out, c), [peer_left(b)]);
+    assert_eq!(inbox(&out, outsider), room_lists(&out));
+    assert_eq!(room_lists(&out), [list]);
     assert_eq!(rooms.peer_count(), 3);
 
     // The room no longer lists b to newcomers.
@@ -1004,7 +1002,7 @@ fn disconnecting_the_last_member_removes_the_room() {
     let a = member(&mut rooms, "a", "solo");
     let outsider = connect(&mut rooms);
     let out = rooms.disconnect(a);
-    assert_eq!(broadcasts(&out), [room_list(&[])]);
+    assert_eq!(room_lists(&out), [room_list(&[])]);
     assert_eq!(inbox(&out, outsider), [room_list(&[])]);
     assert!(rooms.room_list().is_empty());
 }
@@ -1074,11 +1072,5 @@ fn disconnecting_sends_nothing_to_the_connection_that_is_gone() {
     let b = member(&mut rooms, "b", "room");
 
     let out = rooms.disconnect(b);
-    assert_eq!(
-        sent(&out),
-        [
-            (To::Many(vec![a]), peer_left(b)),
-            (To::Everyone, room_list(&[("room", 1)])),
-        ]
-    );
+    assert_eq!(sent(&out), [(To::Many(vec![a]), peer_left(b))]);
 }
