@@ -151,10 +151,19 @@ pub enum ServerMsg {
         /// The rooms that exist now.
         rooms: Vec<RoomInfo>,
     },
-    /// The room list changed; sent to every connection in no room.
+    /// The whole room list, for a member that has just left its room and so is in no room
+    /// again: while in a room it was sent no [`ServerMsg::Room`] updates.
     Rooms {
         /// The rooms that exist now, by name.
         rooms: Vec<RoomInfo>,
+    },
+    /// One room's member count changed; sent to every connection in no room. A count of 0
+    /// means the room no longer exists.
+    Room {
+        /// The room.
+        name: RoomName,
+        /// How many members it has now.
+        count: usize,
     },
     /// The join succeeded; sent to the member who joined.
     Joined {

@@ -146,8 +146,8 @@ impl Rooms {
     pub fn disconnect(&mut self, id: PeerId) -> Vec<Outgoing> {
         let mut out = Vec::new();
         self.lobby.remove(&id);
-        if self.leave_room(id, &mut out).is_some() {
-            self.rooms_changed(&mut out);
+        if let Some(old) = self.leave_room(id, &mut out) {
+            self.room_changed(&old, &mut out);
         }
         self.peers.remove(&id);
         out
@@ -230,22 +230,26 @@ impl Rooms {
         }
 
         let mut out = Vec::new();
-        if let Some(old) = self.leave_room(id, &mut out) {
-            out.push(Outgoing::one(id, ServerMsg::Left { room: old }));
+        let old = self.leave_room(id, &mut out);
+        if let Some(old) = &old {
+            out.push(Outgoing::one(id, ServerMsg::Left { room: old.clone() }));
         }
         let joined = self.joined_msg(id, &name);
         let room = self.rooms.entry(name.clone()).or_default();
         let others = room.members.clone();
         room.members.push(id);
         let peer = self.peer_mut(id);
-        peer.room = Some(name);
+        peer.room = Some(name.clone());
         let info = peer_info(id, peer);
         self.lobby.remove(&id);
         out.push(Outgoing::one(id, joined));
         if !others.is_empty() {
             out.push(Outgoing::many(others, ServerMsg::PeerJoined { peer: info }));
         }
-        self.rooms_changed(&mut out);
+        if let Some(old) = &old {
+            self.room_changed(old, &mut out);
+        }
+        self.room_changed(&name, &mut out);
         out
     }
 
@@ -254,9 +258,14 @@ impl Rooms {
         let Some(old) = self.leave_room(id, &mut out) else {
             return error(id, ErrorCode::NotInRoom, "not in a room");
         };
+        self.room_changed(&old, &mut out);
         out.push(Outgoing::one(id, ServerMsg::Left { room: old }));
+        // Back in the lobby, the leaver needs the whole list: it was sent no updates meanwhile.
         self.lobby.insert(id);
-        self.rooms_changed(&mut out);
+        if !self.limits.private_rooms {
+            let rooms = self.room_list();
+            out.push(Outgoing::one(id, ServerMsg::Rooms { rooms }));
+        }
         out
     }
 
@@ -398,14 +407,18 @@ impl Rooms {
         }
     }
 
-    /// Tells the connections in no room the new room list, unless the list is private. Members
-    /// of a room are not told: a list sent to everyone on every change grows with the square of
-    /// the connections.
-    fn rooms_changed(&self, out: &mut Vec<Outgoing>) {
+    /// Tells the connections in no room the new member count of `name`, unless the list is
+    /// private. Only the change is sent, and members of a room are not told: the whole list
+    /// sent to everyone on every change would cost the square of the connections.
+    fn room_changed(&self, name: &RoomName, out: &mut Vec<Outgoing>) {
         if !self.limits.private_rooms && !self.lobby.is_empty() {
-            let rooms = self.room_list();
+            let count = self.rooms.get(name).map_or(0, |room| room.members.len());
             let lobby = self.lobby.iter().copied().collect();
-            out.push(Outgoing::many(lobby, ServerMsg::Rooms { rooms }));
+            let update = ServerMsg::Room {
+                name: name.clone(),
+                count,
+            };
+            out.push(Outgoing::many(lobby, update));
         }
     }
 

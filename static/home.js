@@ -75,11 +75,26 @@ newMeetingButton.addEventListener('click', () => go(randomRoomName()));
 
 // ---- live room list ----------------------------------------------------------------------
 
+/** Member counts by room name: the whole list from `welcome`, kept current by `room` frames. */
+const counts = new Map();
+
+/** Orders names by code point, as the server does (`<` on strings compares UTF-16 units). */
+function byCodePoint(a, b) {
+  const [x, y] = [Array.from(a), Array.from(b)];
+  for (let i = 0; i < Math.min(x.length, y.length); i++) {
+    const diff = x[i].codePointAt(0) - y[i].codePointAt(0);
+    if (diff !== 0) return diff;
+  }
+  return x.length - y.length;
+}
+
 /** Redraws the list; the same shape as `room_item` in src/pages.rs. */
-function renderRooms(rooms) {
+function renderRooms() {
   // A server with private rooms renders no list.
   if (!roomList) return;
-  const items = rooms.map(({ name, count }) => {
+  const names = [...counts.keys()].sort(byCodePoint);
+  const items = names.map((name) => {
+    const count = counts.get(name);
     const li = document.createElement('li');
     li.className = 'room-item';
     const link = document.createElement('a');
@@ -101,11 +116,23 @@ const conn = new Connection();
 conn.addEventListener('open', () => {
   status.textContent = 'Connected';
 });
+function setRooms(rooms = []) {
+  counts.clear();
+  for (const { name, count } of rooms) counts.set(name, count);
+  renderRooms();
+}
+
 conn.addEventListener('welcome', (ev) => {
   status.textContent = '';
-  renderRooms(ev.detail.rooms ?? []);
+  setRooms(ev.detail.rooms);
 });
-conn.addEventListener('rooms', (ev) => renderRooms(ev.detail.rooms ?? []));
+conn.addEventListener('rooms', (ev) => setRooms(ev.detail.rooms));
+conn.addEventListener('room', (ev) => {
+  const { name, count } = ev.detail;
+  if (count > 0) counts.set(name, count);
+  else counts.delete(name);
+  renderRooms();
+});
 conn.addEventListener('close', () => {
   status.textContent = 'The room list is no longer live. Reload the page to refresh it.';
 });

@@ -744,8 +744,12 @@ function enterRoom() {
   conn.join(roomName);
 }
 
+/** Says how many people are in this room, from a room list (`welcome`, `rooms`). */
 function showOccupancy(rooms) {
-  const here = (rooms ?? []).find((r) => r.name === roomName)?.count ?? 0;
+  showCount((rooms ?? []).find((r) => r.name === roomName)?.count ?? 0);
+}
+
+function showCount(here) {
   occupancy.textContent =
     here === 0 ? 'No one is here yet.' : `${people(here)} ${here === 1 ? 'is' : 'are'} here.`;
 }
@@ -787,6 +791,10 @@ const handlers = {
 
   rooms(frame) {
     showOccupancy(frame.rooms);
+  },
+
+  room(frame) {
+    if (frame.name === roomName) showCount(frame.count);
   },
 
   joined(frame) {

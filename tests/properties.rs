@@ -540,7 +540,7 @@ fn numbered(n: u64) -> PeerId {
 /// What one client has been told.
 #[derive(Debug, Default)]
 struct View {
-    /// The last room list it got, in `welcome` or `rooms`.
+    /// The room list as it knows it: from `welcome` or `rooms`, kept up to date by `room`.
     rooms: Vec<RoomInfo>,
     /// Its room, from `joined` and `left`.
     room: Option<RoomName>,
@@ -736,10 +736,28 @@ impl Model {
             }
             ServerMsg::Rooms { rooms } => {
                 assert!(!self.private_rooms, "a private server sent {msg:?}");
+                assert_eq!(to, &To::One(sender), "the whole list goes to a leaver only");
+                let view = self.view(sender);
+                assert_eq!(
+                    view.room, None,
+                    "{sender} got the room list while in a room"
+                );
+                view.rooms = rooms.clone();
+            }
+            ServerMsg::Room { name, count } => {
+                assert!(!self.private_rooms, "a private server sent {msg:?}");
                 for id in recipients {
                     let view = self.view(*id);
-                    assert_eq!(view.room, None, "{id} got the room list while in a room");
-                    view.rooms = rooms.clone();
+                    assert_eq!(view.room, None, "{id} got a room update while in a room");
+                    view.rooms.retain(|info| &info.name != name);
+                    if *count > 0 {
+                        let info = RoomInfo {
+                            name: name.clone(),
+                            count: *count,
+                        };
+                        let at = view.rooms.partition_point(|other| other.name < *name);
+                        view.rooms.insert(at, info);
+                    }
                 }
             }
             ServerMsg::Joined {

@@ -120,10 +120,15 @@ fn inbox(out: &[Outgoing], id: PeerId) -> Vec<Value> {
     frames
 }
 
-/// The room lists sent, whoever they went to.
+/// The room lists and room updates sent, whoever they went to.
 fn room_lists(out: &[Outgoing]) -> Vec<Value> {
     out.iter()
-        .filter(|outgoing| matches!(outgoing.msg, ServerMsg::Rooms { .. }))
+        .filter(|outgoing| {
+            matches!(
+                outgoing.msg,
+                ServerMsg::Rooms { .. } | ServerMsg::Room { .. }
+            )
+        })
         .map(|outgoing| wire(&outgoing.msg))
         .collect()
 }
@@ -149,6 +154,11 @@ fn room_list(rooms: &[(&str, usize)]) -> Value {
         .map(|(name, count)| json!({"name": name, "count": count}))
         .collect();
     json!({"type": "rooms", "rooms": rooms})
+}
+
+/// One room's new member count, as the lobby is told it.
+fn room_update(name: &str, count: usize) -> Value {
+    json!({"type": "room", "name": name, "count": count})
 }
 
 fn joined(room: &str, peers: Vec<Value>, history: Vec<Value>) -> Value {
@@ -351,7 +361,7 @@ fn joining_an_empty_room_creates_it_and_tells_the_lobby() {
         sent(&out),
         [
             (To::One(a), joined("standup", vec![], vec![])),
-            (To::Many(vec![lobby]), room_list(&[("standup", 1)])),
+            (To::Many(vec![lobby]), room_update("standup", 1)),
         ]
     );
     assert_eq!(rooms.room_of(a).map(RoomName::as_str), Some("standup"));
@@ -382,38 +392,32 @@ fn joining_lists_the_members_in_join_order_and_announces_the_newcomer() {
                 To::Many(vec![a, b, c]),
                 peer_joined(peer(d, "Di", false, false))
             ),
-            (To::Many(vec![lobby]), room_list(&[("team", 4)])),
+            (To::Many(vec![lobby]), room_update("team", 4)),
         ]
     );
 }
 
-/// join: the room list in `rooms` frames is sorted by name and counts members.
+/// The room list in `welcome` (and in `rooms` after a leave) is sorted by name and counts members.
 #[test]
 fn the_room_list_is_sorted_by_name_with_member_counts() {
     let mut rooms = server();
     member(&mut rooms, "a", "b-room");
     member(&mut rooms, "b", "a-room");
     member(&mut rooms, "c", "회의");
-    member(&mut rooms, "d", "a-room");
-    let e = connect(&mut rooms);
-    connect(&mut rooms);
+    let d = member(&mut rooms, "d", "a-room");
+    member(&mut rooms, "e", "Zoo");
+    let expected = [("Zoo", 1), ("a-room", 2), ("b-room", 1), ("회의", 1)];
 
-    let out = join(&mut rooms, e, "Zoo");
+    let (newcomer, out) = rooms.connect();
     assert_eq!(
-        room_lists(&out),
-        [room_list(&[
-            ("Zoo", 1),
-            ("a-room", 2),
-            ("b-room", 1),
-            ("회의", 1)
-        ])]
+        inbox(&out, newcomer)[0]["rooms"],
+        room_list(&expected)["rooms"]
     );
-    assert_eq!(
-        wire(&ServerMsg::Rooms {
-            rooms: rooms.room_list()
-        }),
-        room_lists(&out)[0]
-    );
+
+    let out = leave(&mut rooms, d);
+    let after = [("Zoo", 1), ("a-room", 1), ("b-room", 1), ("회의", 1)];
+    assert_eq!(inbox(&out, d), [left("a-room"), room_list(&after)]);
+    assert_eq!(inbox(&out, newcomer), [room_update("a-room", 1)]);
 }
 
 /// join: blank, too long and control-character room names are refused; the sender stays put.
@@ -455,7 +459,7 @@ fn korean_and_emoji_room_names_are_trimmed_and_shared() {
         inbox(&out, b)[0],
         joined("회의실 🎥", vec![peer(a, "Guest 1", false, false)], vec![])
     );
-    assert_eq!(room_lists(&out), [room_list(&[("회의실 🎥", 2)])]);
+    assert_eq!(room_lists(&out), [room_update("회의실 🎥", 2)]);
 
     let longest = "😀".repeat(ROOM_NAME_MAX_CHARS);
     let out = join(&mut rooms, a, &longest);
@@ -501,9 +505,10 @@ fn rejoining_the_current_room_only_resends_joined() {
     assert_eq!(rooms.room_list()[0].count, 2);
 }
 
-/// join: switching rooms leaves the old one first, then joins, then sends one room list.
+/// join: switching rooms leaves the old one first, then joins; the lobby hears of both rooms,
+/// the old one first.
 #[test]
-fn switching_rooms_leaves_then_joins_then_updates_the_list_once() {
+fn switching_rooms_leaves_then_joins_then_updates_both_rooms() {
     let mut rooms = server();
     let a = member(&mut rooms, "Ann", "one");
     let b = member(&mut rooms, "Ben", "one");
@@ -511,7 +516,6 @@ fn switching_rooms_leaves_then_joins_then_updates_the_list_once() {
     let outsider = connect(&mut rooms);
 
     let out = join(&mut rooms, a, "two");
-    let list = room_list(&[("one", 1), ("two", 2)]);
     assert_eq!(
         inbox(&out, a),
         [
@@ -521,12 +525,15 @@ fn switching_rooms_leaves_then_joins_then_updates_the_list_once() {
     );
     assert_eq!(inbox(&out, b), [peer_left(a)]);
     assert_eq!(inbox(&out, c), [peer_joined(peer(a, "Ann", false, false))]);
+    assert_eq!(
+        inbox(&out, outsider),
+        [room_update("one", 1), room_update("two", 2)]
+    );
     assert_eq!(inbox(&out, outsider), room_lists(&out));
-    assert_eq!(room_lists(&out), [list]);
     assert_eq!(rooms.room_of(a).map(RoomName::as_str), Some("two"));
 }
 
-/// join: a room whose last member moves elsewhere disappears from the list.
+/// join: a room whose last member moves elsewhere disappears: its count goes to 0.
 #[test]
 fn empty_rooms_disappear_from_the_list() {
     let mut rooms = server();
@@ -536,7 +543,16 @@ fn empty_rooms_disappear_from_the_list() {
 
     let out = join(&mut rooms, a, "new");
     assert_eq!(inbox(&out, a), [left("old"), joined("new", vec![], vec![])]);
-    assert_eq!(inbox(&out, lobby), [room_list(&[("keep", 1), ("new", 1)])]);
+    assert_eq!(
+        inbox(&out, lobby),
+        [room_update("old", 0), room_update("new", 1)]
+    );
+    assert_eq!(
+        wire(&ServerMsg::Rooms {
+            rooms: rooms.room_list()
+        }),
+        room_list(&[("keep", 1), ("new", 1)])
+    );
 }
 
 /// join: a room at max_room_size refuses a newcomer, who stays in its current room.
@@ -585,8 +601,8 @@ fn rejoining_a_full_room_one_is_in_is_not_refused() {
 
 // --- leave ---
 
-/// leave: the leaver gets left and, being in no room now, the list; the members who stay get
-/// peer_left; the other connections in no room get the list.
+/// leave: the leaver gets left and, being in no room now, the whole list; the members who stay
+/// get peer_left; the other connections in no room get the room's new count.
 #[test]
 fn leaving_tells_the_leaver_the_room_and_the_lobby() {
     let mut rooms = server();
@@ -596,12 +612,10 @@ fn leaving_tells_the_leaver_the_room_and_the_lobby() {
     let outsider = connect(&mut rooms);
 
     let out = leave(&mut rooms, b);
-    let list = room_list(&[("room", 2)]);
-    assert_eq!(inbox(&out, b), [left("room"), list.clone()]);
+    assert_eq!(inbox(&out, b), [left("room"), room_list(&[("room", 2)])]);
     assert_eq!(inbox(&out, a), [peer_left(b)]);
     assert_eq!(inbox(&out, c), [peer_left(b)]);
-    assert_eq!(inbox(&out, outsider), room_lists(&out));
-    assert_eq!(room_lists(&out), [list]);
+    assert_eq!(inbox(&out, outsider), [room_update("room", 2)]);
     assert_eq!(rooms.room_of(b), None);
 }
 
@@ -613,10 +627,7 @@ fn the_last_member_leaving_removes_the_room() {
     let out = leave(&mut rooms, a);
     assert_eq!(
         sent(&out),
-        [
-            (To::One(a), left("solo")),
-            (To::Many(vec![a]), room_list(&[]))
-        ]
+        [(To::One(a), left("solo")), (To::One(a), room_list(&[]))]
     );
     assert!(rooms.room_list().is_empty());
 }
@@ -965,7 +976,7 @@ fn media_state_shows_in_later_peer_info() {
 
 // --- disconnect ---
 
-/// disconnect: the members who stay get peer_left and the lobby gets the room list.
+/// disconnect: the members who stay get peer_left and the lobby gets the room's new count.
 #[test]
 fn disconnecting_tells_the_room_and_updates_the_list() {
     let mut rooms = server();
@@ -975,11 +986,9 @@ fn disconnecting_tells_the_room_and_updates_the_list() {
     let outsider = connect(&mut rooms);
 
     let out = rooms.disconnect(b);
-    let list = room_list(&[("room", 2)]);
     assert_eq!(inbox(&out, a), [peer_left(b)]);
     assert_eq!(inbox(&out, c), [peer_left(b)]);
-    assert_eq!(inbox(&out, outsider), room_lists(&out));
-    assert_eq!(room_lists(&out), [list]);
+    assert_eq!(inbox(&out, outsider), [room_update("room", 2)]);
     assert_eq!(rooms.peer_count(), 3);
 
     // The room no longer lists b to newcomers.
@@ -1002,8 +1011,7 @@ fn disconnecting_the_last_member_removes_the_room() {
     let a = member(&mut rooms, "a", "solo");
     let outsider = connect(&mut rooms);
     let out = rooms.disconnect(a);
-    assert_eq!(room_lists(&out), [room_list(&[])]);
-    assert_eq!(inbox(&out, outsider), [room_list(&[])]);
+    assert_eq!(inbox(&out, outsider), [room_update("solo", 0)]);
     assert!(rooms.room_list().is_empty());
 }
 
