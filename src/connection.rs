@@ -13,6 +13,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use async_io::Timer;
 use async_std::future::timeout;
+use async_std::io::WriteExt;
 use async_tungstenite::tungstenite::{Error as WsError, Message};
 use futures_util::future::{select, Either};
 use futures_util::{select_biased, FutureExt, SinkExt, StreamExt};
@@ -28,8 +29,10 @@ use crate::websocket::{self, ReadFailure, Socket};
 
 /// How long the client has to answer a close frame with its own.
 const CLOSE_REPLY_TIMEOUT: Duration = Duration::from_secs(5);
-/// The most frames written before one flush.
+/// The most frames written at once...
 const BATCH_FRAMES: usize = 64;
+/// ...and the bytes after which no more frames join the batch.
+const BATCH_BYTES: usize = 64 * 1024;
 /// Pings go out this many times per idle timeout, so a live client answers several in time.
 const PINGS_PER_IDLE_TIMEOUT: u32 = 3;
 
@@ -243,19 +246,28 @@ impl Session<'_> {
         first: Option<Frame>,
     ) -> Option<End> {
         let batch = async {
-            match first {
-                Some(frame) => {
-                    socket.feed(Message::Text(frame)).await?;
-                    for _ in 1..BATCH_FRAMES {
-                        let Some(frame) = mailbox.try_next_frame() else {
-                            break;
-                        };
-                        socket.feed(Message::Text(frame)).await?;
-                    }
+            // Anything the WebSocket layer has queued itself (a pong) goes out first, so the
+            // frames written below never cut into it.
+            socket.flush().await?;
+            let Some(first) = first else {
+                return socket.send(Message::Ping(Default::default())).await;
+            };
+            // Written straight to the connection, not through the WebSocket layer's buffer,
+            // which keeps the capacity of its largest write for the life of the connection.
+            let mut out = Vec::with_capacity(first.len() + websocket::MAX_FRAME_HEADER);
+            websocket::encode_text_frame(&mut out, first.as_bytes());
+            for _ in 1..BATCH_FRAMES {
+                if out.len() >= BATCH_BYTES {
+                    break;
                 }
-                None => socket.feed(Message::Ping(Default::default())).await?,
+                let Some(frame) = mailbox.try_next_frame() else {
+                    break;
+                };
+                websocket::encode_text_frame(&mut out, frame.as_bytes());
             }
-            socket.flush().await
+            let connection = socket.get_mut();
+            connection.write_all(&out).await?;
+            connection.flush().await.map_err(WsError::Io)
         };
         let close = match select(pin!(batch), pin!(mailbox.closing.recv())).await {
             Either::Left((Ok(()), _)) => return None,

@@ -117,6 +117,9 @@ struct Link {
 impl Link {
     /// Queues a frame; false when the connection is too far behind to take it.
     fn push(&self, frame: &Frame) -> bool {
+        if self.frames.len() >= QUEUE_FRAMES {
+            return false;
+        }
         let queued = self.queued_bytes.fetch_add(frame.len(), Ordering::Relaxed);
         if queued + frame.len() > QUEUE_BYTES {
             self.queued_bytes.fetch_sub(frame.len(), Ordering::Relaxed);
@@ -162,7 +165,9 @@ impl Hub {
 
     /// Registers a new connection and queues its `welcome`.
     pub fn connect(&self) -> (PeerId, Mailbox) {
-        let (frames_tx, frames) = async_channel::bounded(QUEUE_FRAMES);
+        // Unbounded as a channel, bounded by `Link::push`: a bounded channel allocates all of its
+        // slots up front, 20 KiB for every connection, idle or not.
+        let (frames_tx, frames) = async_channel::unbounded();
         let (closing_tx, closing) = async_channel::bounded(1);
         let queued_bytes = Arc::new(AtomicUsize::new(0));
         let mut state = self.lock();

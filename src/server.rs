@@ -144,7 +144,9 @@ impl Server {
         let mut app = app(shared.clone());
         if config.echo_route {
             app.at("/echo").get(|req: Request<State>| {
-                websocket::upgrade(req, |_req, ticket, socket| echo::serve(ticket, socket))
+                websocket::upgrade(req, |_state, _remote, ticket, socket| {
+                    echo::serve(ticket, socket)
+                })
             });
         }
         Ok(Server {
@@ -202,9 +204,8 @@ pub fn app(shared: State) -> tide::Server<State> {
     app.at("/static/*path").get(asset);
     app.at("/healthz").get(healthz);
     app.at("/ws").get(|req: Request<State>| {
-        websocket::upgrade(req, |req, ticket, socket| async move {
-            let remote = req.peer_addr().unwrap_or("unknown").to_owned();
-            connection::serve(req.state().clone(), remote, ticket, socket).await;
+        websocket::upgrade(req, |state, remote, ticket, socket| {
+            connection::serve(state, remote, ticket, socket)
         })
     });
     app

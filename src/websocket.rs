@@ -35,6 +35,28 @@ pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 /// An accepted WebSocket.
 pub type Socket = WebSocketStream<Connection>;
 
+/// The longest header of a frame the server sends (no mask, 64-bit length).
+pub const MAX_FRAME_HEADER: usize = 10;
+
+/// Appends one unfragmented text frame, as a server sends it (RFC 6455 section 5.2: FIN and
+/// opcode 1, no mask, the shortest length encoding).
+pub fn encode_text_frame(out: &mut Vec<u8>, payload: &[u8]) {
+    const FIN_TEXT: u8 = 0x81;
+    out.push(FIN_TEXT);
+    match payload.len() {
+        len @ 0..=125 => out.push(len as u8),
+        len @ 126..=0xffff => {
+            out.push(126);
+            out.extend_from_slice(&(len as u16).to_be_bytes());
+        }
+        len => {
+            out.push(127);
+            out.extend_from_slice(&(len as u64).to_be_bytes());
+        }
+    }
+    out.extend_from_slice(payload);
+}
+
 /// How long sending a close frame may take before the connection is simply dropped.
 pub const CLOSE_SEND_TIMEOUT: Duration = Duration::from_secs(2);
 /// How long the server keeps reading (and discarding) after it closed a connection that broke
@@ -47,7 +69,7 @@ const LINGER_BYTES: usize = 1024 * 1024;
 pub fn config() -> WebSocketConfig {
     WebSocketConfig::default()
         // Allocated up front for every connection: small, since Room's frames are small.
-        .read_buffer_size(4 * 1024)
+        .read_buffer_size(1024)
         // The writer flushes once per batch of frames, so the buffer only needs to hold a
         // batch; past this it writes through.
         .write_buffer_size(64 * 1024)
@@ -92,7 +114,8 @@ pub async fn fail(socket: &mut Socket, close: Close) {
     send_close(socket, close).await;
     let started = Instant::now();
     let mut discarded = 0;
-    let mut buf = [0; 4096];
+    // On the heap: an array here would make every connection's task this much larger.
+    let mut buf = vec![0; 4096];
     while discarded < LINGER_BYTES {
         let left = LINGER.saturating_sub(started.elapsed());
         match timeout(left, socket.get_mut().read(&mut buf)).await {
@@ -103,10 +126,11 @@ pub async fn fail(socket: &mut Socket, close: Close) {
 }
 
 /// Answers a request on a WebSocket route: refuses a bad or unwelcome upgrade with the right
-/// status, or switches protocols and runs `serve` on the socket in its own task.
+/// status, or switches protocols and runs `serve` on the socket in its own task, with the
+/// server's state and the client's address.
 pub async fn upgrade<F, Fut>(req: Request<State>, serve: F) -> tide::Result
 where
-    F: FnOnce(Request<State>, Ticket, Socket) -> Fut + Send + 'static,
+    F: FnOnce(State, String, Ticket, Socket) -> Fut + Send + 'static,
     Fut: Future<Output = ()> + Send + 'static,
 {
     let header = |name: &str| req.header(name).map(|values| values.as_str());
@@ -154,6 +178,10 @@ where
         .recv_upgrade()
         .await;
     let watch = req.ext::<HeadWatch>().cloned();
+    // The connection keeps only what it needs of the request, not the request.
+    let state = req.state().clone();
+    let remote = req.peer_addr().unwrap_or("unknown").to_owned();
+    drop(req);
     task::spawn(async move {
         // The upgrade arrives once the 101 is written, or never if writing it failed.
         if let Some(connection) = upgraded.await {
@@ -162,7 +190,7 @@ where
             }
             let socket =
                 WebSocketStream::from_raw_socket(connection, Role::Server, Some(config())).await;
-            serve(req, ticket, socket).await;
+            serve(state, remote, ticket, socket).await;
         }
     });
     Ok(res)
@@ -196,6 +224,26 @@ fn plain(status: u16, body: String) -> Response {
 mod tests {
     use super::*;
     use async_tungstenite::tungstenite::error::CapacityError;
+    use async_tungstenite::tungstenite::protocol::frame::FrameHeader;
+    use std::io::Cursor;
+
+    #[test]
+    fn text_frames_are_encoded_with_the_shortest_length_the_rfc_allows() {
+        for (len, header_len) in [(0, 2), (125, 2), (126, 4), (65_535, 4), (65_536, 10)] {
+            let payload = "é".repeat(len / 2) + &"a".repeat(len % 2);
+            let mut out = Vec::new();
+            encode_text_frame(&mut out, payload.as_bytes());
+            assert_eq!(out.len(), header_len + len, "{len}");
+            // tungstenite, as a client would, reads back the same frame.
+            let mut cursor = Cursor::new(&out[..]);
+            let (header, length) = FrameHeader::parse(&mut cursor).unwrap().unwrap();
+            assert!(header.is_final);
+            assert_eq!(header.mask, None);
+            assert_eq!(u8::from(header.opcode), 1);
+            assert_eq!(length, len as u64);
+            assert_eq!(&out[header_len..], payload.as_bytes());
+        }
+    }
 
     #[test]
     fn broken_rules_get_their_close_codes_and_lost_connections_none() {
