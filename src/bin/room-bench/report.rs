@@ -105,3 +105,20 @@ pub(crate) fn write_file(path: &Path, text: &str) -> Result<(), BenchError> {
 pub(crate) fn maybe(value: Option<f64>, decimals: usize) -> String {
     value.map_or_else(|| "n/a".to_owned(), |value| format!("{value:.decimals$}"))
 }
+
+/// Above this share of a core over the measured window, the generator may have been the
+/// bottleneck rather than the server.
+const GENERATOR_BUSY: f64 = 0.9;
+
+/// A warning line when the generator used most of a core over `measured_s` seconds.
+pub(crate) fn generator_warning(generator_s: f64, measured_s: f64) -> String {
+    let share = generator_s / measured_s;
+    if share > GENERATOR_BUSY {
+        format!(
+            "    warning: the generator used {:.0}% of a core; it may have been the bottleneck\n",
+            share * 100.0
+        )
+    } else {
+        String::new()
+    }
+}

@@ -16,7 +16,7 @@ use crate::clock::{stamp_field, Clock};
 use crate::error::BenchError;
 use crate::openloop::{drain_and_close, probe_window, run_senders, Window};
 use crate::procfs::CpuUsed;
-use crate::report::{maybe, Better, Headline};
+use crate::report::{generator_warning, maybe, Better, Headline};
 use crate::scenarios::{open_all, positive, run_id, Target};
 use crate::stats::{LatencySummary, Sequence};
 use crate::tally::{read_frames, Counts, Tally};
@@ -257,6 +257,7 @@ impl FanoutReport {
                 point.send_failures,
                 problem_note(point),
             );
+            out += &generator_warning(point.cpu.generator_s, point.measured_s);
         }
         out += &format!(
             "highest offered load with p99 < {P99_TARGET_MS} ms: {}",

@@ -15,7 +15,7 @@ use crate::clock::{stamp_field, Clock};
 use crate::error::BenchError;
 use crate::openloop::{drain_and_close, probe_window, run_senders, Window};
 use crate::procfs::CpuUsed;
-use crate::report::{maybe, Better, Headline};
+use crate::report::{generator_warning, maybe, Better, Headline};
 use crate::scenarios::{open_all, positive, run_id, Target};
 use crate::stats::{LatencySummary, Sequence};
 use crate::tally::{read_frames, Counts, Tally};
@@ -214,6 +214,7 @@ impl SignalReport {
             maybe(self.server_cpu_s_per_million_relays, 3),
             self.cpu.generator_s
         );
+        out += &generator_warning(self.cpu.generator_s, self.measured_s);
         out += &format!(
             "  lost {}, out of order {}, undelivered {}, errors {}, server closes {}, send failures {}{}",
             self.counts.lost,
