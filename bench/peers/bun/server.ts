@@ -2,8 +2,8 @@
 // a benchmark peer, not a product.
 //
 // Written the way a Bun app is usually written: one `Bun.serve` with `fetch` for HTTP and a
-// `websocket` handler, and Bun's pub/sub for fan-out. Every connection subscribes to the topic
-// `lobby` (room lists) and, while in a room, to `room:<name>`; a broadcast is one
+// `websocket` handler, and Bun's pub/sub for fan-out. A connection in no room subscribes to the
+// topic `lobby` (room count updates) and, while in a room, to `room:<name>` instead; a broadcast is one
 // `server.publish`, which encodes nothing per subscriber. `server.publish` reaches every
 // subscriber, the sender included (Room's chat does too); `ws.publish` skips the sender, which is
 // what `peer_joined` wants. The state lives in plain Maps on the single JS thread, so every
@@ -184,7 +184,9 @@ const roomList = () =>
 const send = (peer: Peer, frame: object) => peer.ws.send(JSON.stringify(frame));
 const sendError = (peer: Peer, code: string, message: string) =>
   send(peer, { type: 'error', code, message });
-const roomsChanged = () => server.publish(LOBBY, JSON.stringify({ type: 'rooms', rooms: roomList() }));
+/** Tells the lobby one room's new member count (0: the room is gone). */
+const roomChanged = (room: Room) =>
+  server.publish(LOBBY, JSON.stringify({ type: 'room', name: room.name, count: room.members.size }));
 
 /** To the sender and its room, or to the sender alone when it is in no room. */
 function toAudience(peer: Peer, frame: object) {
@@ -192,7 +194,7 @@ function toAudience(peer: Peer, frame: object) {
   else send(peer, frame);
 }
 
-/** Takes `peer` out of its room and tells those who stay; the caller sends `left` and `rooms`. */
+/** Takes `peer` out of its room and tells those who stay; the caller tells the lobby. */
 function leaveRoom(peer: Peer, open: boolean): Room {
   const room = peer.room!;
   if (open) peer.ws.unsubscribe(topic(room)); // a closed socket has lost its topics already
@@ -231,23 +233,30 @@ const handlers: Record<string, (peer: Peer, msg: Msg) => void> = {
       const members = MAX_ROOM_SIZE === 1 ? 'member' : 'members';
       return sendError(peer, 'room_full', `room is full (${MAX_ROOM_SIZE} ${members})`);
     }
-    if (peer.room) send(peer, { type: 'left', room: leaveRoom(peer, true).name });
+    const old = peer.room && leaveRoom(peer, true);
+    if (old) send(peer, { type: 'left', room: old.name });
     if (!room) {
       room = { name, members: new Map(), seq: 0, history: [] };
       rooms.set(name, room);
     }
+    peer.ws.unsubscribe(LOBBY);
     peer.ws.subscribe(topic(room));
     peer.ws.publish(topic(room), JSON.stringify({ type: 'peer_joined', peer: peerInfo(peer) }));
     room.members.set(peer.id, peer);
     peer.room = room;
     send(peer, joinedFrame(peer, room));
-    roomsChanged();
+    if (old) roomChanged(old);
+    roomChanged(room);
   },
 
   leave(peer) {
     if (!peer.room) return sendError(peer, 'not_in_room', 'not in a room');
-    send(peer, { type: 'left', room: leaveRoom(peer, true).name });
-    roomsChanged();
+    const old = leaveRoom(peer, true);
+    roomChanged(old);
+    send(peer, { type: 'left', room: old.name });
+    // Back in the lobby: it heard no room changes meanwhile, so it gets the whole list.
+    peer.ws.subscribe(LOBBY);
+    send(peer, { type: 'rooms', rooms: roomList() });
   },
 
   chat(peer, { text }) {
@@ -287,10 +296,7 @@ function relay(peer: Peer, { to }: Msg, frame: object) {
 function disconnect(peer: Peer, open: boolean) {
   if (!peers.delete(peer)) return;
   if (open) peer.ws.unsubscribe(LOBBY);
-  if (peer.room) {
-    leaveRoom(peer, open);
-    roomsChanged();
-  }
+  if (peer.room) roomChanged(leaveRoom(peer, open));
 }
 
 // ---- Edges: HTTP and WebSocket ----------------------------------------------------------------

@@ -146,6 +146,8 @@ function byCodePoint(a, b) {
 const peers = new Set();
 /** Rooms by trimmed name; a room exists while it has members. `members` is in join order. */
 const rooms = new Map();
+/** The connections in no room: the only ones told of room changes. */
+const lobby = new Set();
 let lastId = 0;
 
 const peerInfo = (p) => ({ id: p.id, name: p.name, audio: p.audio, video: p.video });
@@ -163,11 +165,13 @@ function sendAll(targets, frame) {
 }
 
 const sendError = (peer, code, message) => send(peer, { type: 'error', code, message });
-const roomsChanged = () => sendAll(peers, { type: 'rooms', rooms: roomList() });
+/** Tells the lobby one room's new member count (0: the room is gone). */
+const roomChanged = (room) =>
+  sendAll(lobby, { type: 'room', name: room.name, count: room.members.size });
 /** The sender and its room, or the sender alone when it is in no room. */
 const audience = (peer) => (peer.room ? peer.room.members.values() : [peer]);
 
-/** Takes `peer` out of its room and tells those who stay; the caller sends `left` and `rooms`. */
+/** Takes `peer` out of its room and tells those who stay; the caller tells the lobby. */
 function leaveRoom(peer) {
   const room = peer.room;
   room.members.delete(peer.id);
@@ -202,7 +206,8 @@ const handlers = {
       const members = MAX_ROOM_SIZE === 1 ? 'member' : 'members';
       return sendError(peer, 'room_full', `room is full (${MAX_ROOM_SIZE} ${members})`);
     }
-    if (peer.room) send(peer, { type: 'left', room: leaveRoom(peer).name });
+    const old = peer.room && leaveRoom(peer);
+    if (old) send(peer, { type: 'left', room: old.name });
     if (!room) {
       room = { name, members: new Map(), seq: 0, history: [] };
       rooms.set(name, room);
@@ -210,14 +215,20 @@ const handlers = {
     sendAll(room.members.values(), { type: 'peer_joined', peer: peerInfo(peer) });
     room.members.set(peer.id, peer);
     peer.room = room;
+    lobby.delete(peer);
     send(peer, joinedFrame(peer, room));
-    roomsChanged();
+    if (old) roomChanged(old);
+    roomChanged(room);
   },
 
   leave(peer) {
     if (!peer.room) return sendError(peer, 'not_in_room', 'not in a room');
-    send(peer, { type: 'left', room: leaveRoom(peer).name });
-    roomsChanged();
+    const old = leaveRoom(peer);
+    roomChanged(old);
+    send(peer, { type: 'left', room: old.name });
+    // Back in the lobby: it heard no room changes meanwhile, so it gets the whole list.
+    lobby.add(peer);
+    send(peer, { type: 'rooms', rooms: roomList() });
   },
 
   chat(peer, { text }) {
@@ -256,10 +267,8 @@ function relay(peer, { to }, frame) {
 /** The end of a connection, for whatever reason: like `leave`, minus the `left`. Idempotent. */
 function disconnect(peer) {
   if (!peers.delete(peer)) return;
-  if (peer.room) {
-    leaveRoom(peer);
-    roomsChanged();
-  }
+  lobby.delete(peer);
+  if (peer.room) roomChanged(leaveRoom(peer));
 }
 
 // ---- Edges: HTTP and WebSocket ----------------------------------------------------------------
@@ -290,6 +299,7 @@ wss.on('connection', (socket) => {
   const n = ++lastId;
   const peer = { id: `p${n}`, name: `Guest ${n}`, audio: false, video: false, room: null, socket };
   peers.add(peer);
+  lobby.add(peer);
   send(peer, { type: 'welcome', id: peer.id, name: peer.name, version: 1, rooms: roomList() });
 
   socket.on('message', (data, isBinary) => {
