@@ -1,7 +1,9 @@
 // A quick conformance check of protocol v1 for any server that speaks it: Room or a benchmark
-// peer. Four clients join, chat, call, switch rooms, leave and drop; every frame each of them
-// gets is checked in order, and a barrier (a plain-text frame, answered `bad_json` to its
-// sender alone) proves that nothing unexpected arrived in between.
+// peer. Three clients join, chat, call, switch rooms, leave and drop, a fourth is refused, and a
+// lobby client (L) stays in no room throughout and watches the `room` updates that all of this
+// causes. Every frame each of them gets is checked in order, and a barrier (a plain-text frame,
+// answered `bad_json` to its sender alone) proves that nothing unexpected arrived in between:
+// that is how the check knows members of a room get no `room` updates at all.
 //
 // Start the server with a room size of 3, then point this at it:
 //
@@ -55,9 +57,15 @@ async function connect(label) {
     async expect(expected) {
       const frame = await client.next();
       const got = structuredClone(frame);
+      // First the type, so that a stray frame is named as it is, not by a field it lacks.
+      assert.equal(got.type, expected.type, `${label} got ${JSON.stringify(frame)}`);
       if (expected.type === 'chat') {
         assert.ok(Number.isInteger(got.ts) && Math.abs(got.ts - Date.now()) < 60_000, `${label}: chat ts`);
         got.ts = expected.ts = 0;
+      }
+      if (expected.type === 'room') {
+        // Peers promise Room's bytes, so the field order is checked too.
+        assert.deepEqual(Object.keys(got), ['type', 'name', 'count'], `${label}: room fields`);
       }
       if (expected.type === 'rooms' || expected.type === 'welcome') {
         // Other rooms may exist on a shared server: compare only ours, and the order of all.
@@ -77,6 +85,11 @@ async function connect(label) {
     },
   };
   return client;
+}
+
+/** Proves that none of `clients` has anything else queued. */
+async function nothingMore(...clients) {
+  for (const client of clients) await client.barrier();
 }
 
 function byCodePoint(a, b) {
@@ -110,6 +123,8 @@ const ROOM2 = `${ROOM} (2)`;
 const OURS = new Set([ROOM, ROOM2]);
 const rooms = (...counts) => ({ type: 'rooms', rooms: counts });
 const inRoom = (count, name = ROOM) => ({ name, count });
+/** The lobby's update for one room (count 0: the room is gone). */
+const roomUpdate = (count, name = ROOM) => ({ type: 'room', name, count });
 const info = (c, name, audio = false) => ({ id: c.id, name, audio, video: false });
 
 let stepNo = 0;
@@ -126,20 +141,21 @@ async function step(what, body) {
 
 const base = await health();
 assert.equal((await fetch(`${BASE}/nowhere`)).status, 404, 'other paths are 404');
-let a, b, c, d;
+let a, b, c, d, l;
 
 await step('welcome comes first, with a fresh id and a guest name', async () => {
-  [a, b, c] = [await connect('A'), await connect('B'), await connect('C')];
-  for (const client of [a, b, c]) {
+  [a, b, c, l] = [await connect('A'), await connect('B'), await connect('C'), await connect('L')];
+  for (const client of [a, b, c, l]) {
     const welcome = await client.next();
     assert.deepEqual(Object.keys(welcome).sort(), ['id', 'name', 'rooms', 'type', 'version']);
     assert.equal(welcome.type, 'welcome');
     assert.equal(welcome.version, 1);
     assert.match(welcome.name, /^Guest \d+$/);
+    assert.deepEqual(welcome.rooms.filter((r) => OURS.has(r.name)), []);
     client.id = welcome.id;
   }
-  assert.equal(new Set([a.id, b.id, c.id]).size, 3);
-  await healthIs({ connections: base.connections + 3, rooms: base.rooms });
+  assert.equal(new Set([a.id, b.id, c.id, l.id]).size, 4);
+  await healthIs({ connections: base.connections + 4, rooms: base.rooms });
 });
 
 await step('nicknames are trimmed and confirmed to a roomless sender alone', async () => {
@@ -151,41 +167,38 @@ await step('nicknames are trimmed and confirmed to a roomless sender alone', asy
   await c.expect({ type: 'nickname', id: c.id, name: '😀'.repeat(32) });
   c.send({ type: 'nickname', name: 'Cy' });
   await c.expect({ type: 'nickname', id: c.id, name: 'Cy' });
+  await nothingMore(a, b, c, l); // a rename changes no room count
 });
 
-await step('joining creates the room; everyone gets the room list', async () => {
+await step('joining creates the room; the lobby gets its count, the new member no room update', async () => {
   a.send({ type: 'join', room: `  ${ROOM}\t` });
   await a.expect({ type: 'joined', room: ROOM, peers: [], history: [] });
-  await a.expect(rooms(inRoom(1)));
-  await b.expect(rooms(inRoom(1)));
-  await c.expect(rooms(inRoom(1)));
+  for (const lobby of [b, c, l]) await lobby.expect(roomUpdate(1));
+  await nothingMore(a);
 });
 
-await step('the second member sees the first; the first sees it arrive', async () => {
+await step('the second member sees the first; the first sees it arrive; the lobby sees 2', async () => {
   b.send({ type: 'join', room: ROOM });
   await b.expect({ type: 'joined', room: ROOM, peers: [info(a, 'Ann')], history: [] });
-  await b.expect(rooms(inRoom(2)));
   await a.expect({ type: 'peer_joined', peer: info(b, '민수') });
-  await a.expect(rooms(inRoom(2)));
-  await c.expect(rooms(inRoom(2)));
+  for (const lobby of [c, l]) await lobby.expect(roomUpdate(2));
+  await nothingMore(a, b);
 });
 
 await step('media goes to the room, the sender included', async () => {
   a.send({ type: 'media', audio: true, video: false });
   await a.expect({ type: 'media', id: a.id, audio: true, video: false });
   await b.expect({ type: 'media', id: a.id, audio: true, video: false });
-  await c.barrier();
+  await nothingMore(c, l);
 });
 
 await step('the third member sees both, in join order, with their media state', async () => {
   c.send({ type: 'join', room: ROOM });
   const peers = [info(a, 'Ann', true), info(b, '민수')];
   await c.expect({ type: 'joined', room: ROOM, peers, history: [] });
-  await c.expect(rooms(inRoom(3)));
-  for (const member of [a, b]) {
-    await member.expect({ type: 'peer_joined', peer: info(c, 'Cy') });
-    await member.expect(rooms(inRoom(3)));
-  }
+  for (const member of [a, b]) await member.expect({ type: 'peer_joined', peer: info(c, 'Cy') });
+  await l.expect(roomUpdate(3));
+  await nothingMore(a, b, c);
 });
 
 await step('a fourth client is refused (room_full) and gets only errors', async () => {
@@ -210,7 +223,8 @@ await step('a fourth client is refused (room_full) and gets only errors', async 
   }
   d.ws.close(1000);
   await d.closed;
-  for (const member of [a, b, c]) await member.barrier(); // no rooms frame for a roomless close
+  // No room update for a refused join, nor for a roomless connection coming and going.
+  await nothingMore(a, b, c, l);
 });
 
 await step(`chat: ${3 * CHATS_EACH} messages, everyone gets each once, in one seq order`, async () => {
@@ -234,6 +248,7 @@ await step(`chat: ${3 * CHATS_EACH} messages, everyone gets each once, in one se
     assert.deepEqual(Object.keys(own[0]), ['type', 'seq', 'from', 'name', 'text', 'ts']);
   }
   c.history = transcripts[0].slice(-50).map(({ type, ...entry }) => entry);
+  await nothingMore(l);
 });
 
 await step('a same-room join answers joined alone, with the last 50 messages', async () => {
@@ -242,7 +257,7 @@ await step('a same-room join answers joined alone, with the last 50 messages', a
   const peers = [info(a, 'Ann', true), info(b, '민수')];
   assert.deepEqual(joined, { type: 'joined', room: ROOM, peers, history: c.history });
   assert.equal(joined.history[0].seq, 3 * CHATS_EACH - 49);
-  for (const member of [a, b, c]) await member.barrier();
+  await nothingMore(a, b, c, l);
 });
 
 await step('offer, answer and candidate reach one member, from set by the server', async () => {
@@ -254,7 +269,7 @@ await step('offer, answer and candidate reach one member, from set by the server
   // null optional fields and unknown fields are dropped on the way
   b.send({ type: 'candidate', to: a.id, candidate: { candidate: line, sdpMid: null, sdpMLineIndex: 0, x: 1 } });
   await a.expect({ type: 'candidate', from: b.id, candidate: { candidate: line, sdpMLineIndex: 0 } });
-  for (const member of [a, b, c]) await member.barrier();
+  await nothingMore(a, b, c);
 });
 
 await step('refused requests get one error each and change nothing', async () => {
@@ -284,46 +299,46 @@ await step('refused requests get one error each and change nothing', async () =>
   }
   a.send({ type: 'chat', text: '😀'.repeat(2000) }); // 2000 characters: allowed
   for (const member of [a, b, c]) assert.equal((await member.next()).seq, 3 * CHATS_EACH + 1);
-  for (const member of [a, b, c]) await member.barrier();
+  await nothingMore(a, b, c, l); // the refused join among them changed no room
 });
 
-await step('switching rooms: left, joined, one rooms frame; the old room gets peer_left', async () => {
+await step('switching rooms: left, joined; the old room gets peer_left; the lobby both counts', async () => {
   c.send({ type: 'join', room: ROOM2 });
-  const list = rooms(inRoom(2), inRoom(1, ROOM2));
   await c.expect({ type: 'left', room: ROOM });
   await c.expect({ type: 'joined', room: ROOM2, peers: [], history: [] });
-  await c.expect(list);
-  for (const member of [a, b]) {
-    await member.expect({ type: 'peer_left', id: c.id });
-    await member.expect(list);
-  }
+  for (const member of [a, b]) await member.expect({ type: 'peer_left', id: c.id });
+  await l.expect(roomUpdate(2));
+  await l.expect(roomUpdate(1, ROOM2));
+  await nothingMore(a, b, c);
 });
 
-await step('leave: left to the sender, rooms to everyone; the empty room is gone', async () => {
+await step('leave: left and the whole list to the sender, 0 to the lobby; the empty room is gone', async () => {
   c.send({ type: 'leave' });
   await c.expect({ type: 'left', room: ROOM2 });
   await c.expect(rooms(inRoom(2)));
-  await a.expect(rooms(inRoom(2)));
-  await b.expect(rooms(inRoom(2)));
-  await healthIs({ connections: base.connections + 3, rooms: base.rooms + 1 });
+  await l.expect(roomUpdate(0, ROOM2));
+  await nothingMore(a, b, c);
+  await healthIs({ connections: base.connections + 4, rooms: base.rooms + 1 });
 });
 
-await step('a dropped connection acts like leave, without left', async () => {
+await step('a dropped connection acts like leave, without left; the leaver is in the lobby now', async () => {
   b.ws.close(1000, 'bye');
   assert.equal((await b.closed).code, 1000);
   await a.expect({ type: 'peer_left', id: b.id });
-  await a.expect(rooms(inRoom(1)));
-  await c.expect(rooms(inRoom(1)));
+  for (const lobby of [c, l]) await lobby.expect(roomUpdate(1));
+  await nothingMore(a);
 });
 
 await step('a binary frame closes with 1003 and takes the sender out of its room', async () => {
   a.ws.send(new Uint8Array([1, 2, 3]));
   const close = await a.closed;
   assert.equal(close.code, 1003);
-  await c.expect(rooms());
-  await healthIs({ connections: base.connections + 1, rooms: base.rooms });
-  c.ws.close(1000);
-  await c.closed;
+  for (const lobby of [c, l]) await lobby.expect(roomUpdate(0));
+  await healthIs({ connections: base.connections + 2, rooms: base.rooms });
+  for (const lobby of [c, l]) {
+    lobby.ws.close(1000);
+    await lobby.closed;
+  }
   await healthIs({ connections: base.connections, rooms: base.rooms });
 });
 
