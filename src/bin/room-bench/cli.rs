@@ -6,6 +6,9 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 use serde::Serialize;
 
+/// The default `--send-tick-us` of the open-loop scenarios.
+pub(crate) const DEFAULT_SEND_TICK_US: u64 = 250;
+
 /// `room-bench`: load generator for servers that speak Room's protocol v1.
 #[derive(Debug, Parser)]
 #[command(version, about)]
@@ -125,6 +128,12 @@ pub(crate) struct FanoutArgs {
     /// Seconds to wait, after the last send, for the deliveries still under way.
     #[arg(long, default_value_t = 10.0)]
     pub(crate) drain: f64,
+    /// Ticks of the send schedule, in microseconds: every frame is planned for the end of the
+    /// tick it falls in (and stamped with that time), so the frames of one tick go out together
+    /// with one wake-up of the generator. Fewer wake-ups cost the generator (and the server)
+    /// less CPU; 0 plans every frame at its own time.
+    #[arg(long, default_value_t = DEFAULT_SEND_TICK_US)]
+    pub(crate) send_tick_us: u64,
     /// Where the server is and where the report goes.
     #[command(flatten)]
     pub(crate) target: TargetArgs,
@@ -148,6 +157,12 @@ pub(crate) struct SignalArgs {
     /// Seconds to wait, after the last send, for the relays still under way.
     #[arg(long, default_value_t = 10.0)]
     pub(crate) drain: f64,
+    /// Ticks of the send schedule, in microseconds: every frame is planned for the end of the
+    /// tick it falls in (and stamped with that time), so the frames of one tick go out together
+    /// with one wake-up of the generator. Fewer wake-ups cost the generator (and the server)
+    /// less CPU; 0 plans every frame at its own time.
+    #[arg(long, default_value_t = DEFAULT_SEND_TICK_US)]
+    pub(crate) send_tick_us: u64,
     /// Where the server is and where the report goes.
     #[command(flatten)]
     pub(crate) target: TargetArgs,

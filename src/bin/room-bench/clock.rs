@@ -47,6 +47,21 @@ pub(crate) fn stamp_field(text: &str, key: &str) -> Option<u64> {
     })
 }
 
+/// Appends `number` in decimal, as `format!` would, without the formatting machinery.
+pub(crate) fn write_decimal(out: &mut Vec<u8>, mut number: u64) {
+    let mut digits = [0; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (number % 10) as u8;
+        number /= 10;
+        if number == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[at..]);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -57,5 +72,14 @@ mod tests {
         assert_eq!(stamp_field("n=7 t=42", "t"), Some(42));
         assert_eq!(stamp_field("n=7 t=42", "n"), Some(7));
         assert_eq!(stamp_field("tt=1 t=x", "t"), None);
+    }
+
+    #[test]
+    fn decimals_are_written_as_format_would() {
+        for number in [0, 7, 10, 1_234_567_890, u64::MAX] {
+            let mut out = b"t=".to_vec();
+            write_decimal(&mut out, number);
+            assert_eq!(out, format!("t={number}").into_bytes());
+        }
     }
 }

@@ -4,6 +4,8 @@
 //! - [`cli`]: the command line.
 //! - [`scenarios`]: `hold`, `fanout`, `signal` and `churn`, and what they share.
 //! - [`client`]: connecting, joining, and decoding server frames.
+//! - [`wire`]: the lean WebSocket client of the open-loop scenarios; [`reactor`]: the
+//!   single-threaded event loop they run on.
 //! - [`openloop`]: senders on a fixed schedule, and the measured window around them.
 //! - [`tally`]: what the reader tasks of a run count; [`stats`]: histograms and seq checks.
 //! - [`clock`]: the common clock and the stamps in frames.
@@ -23,12 +25,14 @@ mod compare;
 mod error;
 mod openloop;
 mod procfs;
+mod reactor;
 mod report;
 mod results;
 mod scenarios;
 mod servers;
 mod stats;
 mod tally;
+mod wire;
 
 use std::process::ExitCode;
 

@@ -3,23 +3,25 @@
 //! instead of slowing the senders down (no coordinated omission). Around the senders: the CPU
 //! probes at the edges of the measured window, the wait for deliveries still under way, and the
 //! closing of every connection.
+//!
+//! Every connection of a run lives on one thread, on the generator's own [`crate::reactor`]: one
+//! scheduler sends for all of them, with one timer, and each connection's reader is a task of
+//! the same local executor.
 
-use std::sync::atomic::Ordering;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::time::{Duration, Instant};
 
-use async_io::Timer;
-use async_std::future::timeout;
-use async_std::task::{self, JoinHandle};
-use async_tungstenite::tungstenite::{Error as WsError, Message};
+use async_executor::Task;
 use futures_util::future::join_all;
-use futures_util::SinkExt;
 use serde::Serialize;
 
-use crate::client::WsWriter;
 use crate::clock::{nanos, Clock, NANOS_PER_SEC};
 use crate::error::BenchError;
 use crate::procfs::{memory, CpuMark, CpuUsed, Memory, Pid};
+use crate::reactor::{sleep, sleep_until, timeout};
 use crate::tally::Tally;
+use crate::wire::Writer;
 
 /// How often the drain checks whether every delivery has arrived.
 const DRAIN_POLL: Duration = Duration::from_millis(10);
@@ -61,28 +63,45 @@ impl Window {
     }
 }
 
-/// When one sender sends: every `interval` nanoseconds from `first`.
+/// When one sender sends: every `interval` nanoseconds from `first`, each time put off to the
+/// end of the tick it falls in (ticks of `tick` nanoseconds from the clock's epoch; 0 for
+/// none). The frames of all senders that fall due in one tick go out together, which costs
+/// the generator (and the server) one wake-up instead of many; a frame is stamped with that
+/// planned time, so the tick adds no latency of its own, while a sender late for its plan
+/// still shows as latency.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Schedule {
     first: u64,
     interval: f64,
+    tick: u64,
 }
 
 impl Schedule {
     /// The schedule of sender `index` of `count` sending `rate` frames a second: the senders
     /// are spread evenly over one interval so that they do not all fire at once.
-    pub(crate) fn spread(window: &Window, rate: f64, index: usize, count: usize) -> Self {
+    pub(crate) fn spread(
+        window: &Window,
+        rate: f64,
+        tick: u64,
+        index: usize,
+        count: usize,
+    ) -> Self {
         let interval = NANOS_PER_SEC / rate;
         let offset = interval * index as f64 / count.max(1) as f64;
         Schedule {
             first: window.start + offset as u64,
             interval,
+            tick,
         }
     }
 
     /// When frame `n` is due.
     fn due(&self, n: u64) -> u64 {
-        self.first + (self.interval * n as f64) as u64
+        let exact = self.first + (self.interval * n as f64) as u64;
+        match self.tick {
+            0 => exact,
+            tick => exact.div_ceil(tick) * tick,
+        }
     }
 }
 
@@ -95,48 +114,11 @@ pub(crate) struct Sent {
     pub(crate) measured: u64,
 }
 
-/// Sends `frame(n, due)` for frame `n` due at `due`, on `schedule`, until the window ends,
-/// counting into `sent`. Frames that are due together (because a wake-up came late) go out in
-/// one batch with one flush, still stamped with their own scheduled times.
-pub(crate) async fn send_on_schedule(
-    writer: &mut WsWriter,
-    clock: Clock,
-    window: Window,
-    schedule: Schedule,
-    sent: &mut Sent,
-    mut frame: impl FnMut(u64, u64) -> String,
-) -> Result<(), WsError> {
-    let mut n = 0;
-    loop {
-        let due = schedule.due(n);
-        if due >= window.end {
-            return Ok(());
-        }
-        if due > clock.now() {
-            Timer::at(clock.instant(due)).await;
-        }
-        let now = clock.now();
-        loop {
-            let due = schedule.due(n);
-            if due > now || due >= window.end {
-                break;
-            }
-            writer.feed(Message::text(frame(n, due))).await?;
-            sent.total += 1;
-            if window.measures(due) {
-                sent.measured += 1;
-            }
-            n += 1;
-        }
-        writer.flush().await?;
-    }
-}
-
 /// The senders of a run once they are done.
 #[derive(Debug, Default)]
 pub(crate) struct Senders {
     /// Their connections' writing halves, to close.
-    pub(crate) writers: Vec<WsWriter>,
+    pub(crate) writers: Vec<Writer>,
     /// What they sent, added up.
     pub(crate) sent: Sent,
     /// Senders whose connection failed before the end.
@@ -145,61 +127,130 @@ pub(crate) struct Senders {
     pub(crate) first_failure: Option<String>,
 }
 
-/// Runs one sender task per connection at `rate` frames a second each, frames made by the
-/// maker that `frames` returns for each connection's index; returns when all are done.
+/// One connection's sender: its schedule, the next frame's number and its frame maker.
+struct Sender<F> {
+    writer: Writer,
+    schedule: Schedule,
+    next: u64,
+    frame: F,
+    failed: bool,
+}
+
+/// Sends on every writer at `rate` frames a second each, on schedules spread evenly over one
+/// interval, until the window ends. Frame `n` of writer `index`, due at `due`, is what the maker
+/// that `frames(index)` returns writes into the buffer it is given (`frame(buffer, n, due)`).
+/// The schedules are put off to the ends of ticks of `tick_us` microseconds (0 for none; see
+/// [`Schedule`]). One timer wakes the scheduler when the next frame is due; every frame due by
+/// then goes out, stamped with its own scheduled time, a connection's frames of one wake-up in
+/// one write.
 pub(crate) async fn run_senders<F>(
-    writers: Vec<WsWriter>,
+    writers: Vec<Writer>,
     clock: Clock,
     window: Window,
     rate: f64,
+    tick_us: u64,
     mut frames: impl FnMut(usize) -> F,
 ) -> Senders
 where
-    F: FnMut(u64, u64) -> String + Send + 'static,
+    F: FnMut(&mut Vec<u8>, u64, u64),
 {
     let count = writers.len();
-    let tasks: Vec<_> = writers
+    let tick = tick_us.saturating_mul(1000);
+    let mut senders: Vec<Sender<F>> = writers
         .into_iter()
         .enumerate()
-        .map(|(index, mut writer)| {
-            let schedule = Schedule::spread(&window, rate, index, count);
-            let frame = frames(index);
-            task::spawn(async move {
-                let mut sent = Sent::default();
-                let outcome =
-                    send_on_schedule(&mut writer, clock, window, schedule, &mut sent, frame).await;
-                (writer, sent, outcome)
-            })
+        .map(|(index, writer)| Sender {
+            writer,
+            schedule: Schedule::spread(&window, rate, tick, index, count),
+            next: 0,
+            frame: frames(index),
+            failed: false,
         })
         .collect();
-    let mut senders = Senders::default();
-    for (writer, sent, outcome) in join_all(tasks).await {
-        senders.sent.total += sent.total;
-        senders.sent.measured += sent.measured;
-        if let Err(err) = outcome {
-            senders.failures += 1;
-            senders.first_failure.get_or_insert(err.to_string());
+    // Min-heap of (due, sender).
+    let mut queue: BinaryHeap<Reverse<(u64, usize)>> = senders
+        .iter()
+        .enumerate()
+        .map(|(index, sender)| Reverse((sender.schedule.due(0), index)))
+        .filter(|Reverse((due, _))| *due < window.end)
+        .collect();
+    let mut done = Senders::default();
+    let mut buffer = Vec::new();
+    let mut touched = Vec::new();
+    while let Some(&Reverse((due, _))) = queue.peek() {
+        if due > clock.now() {
+            sleep_until(clock.instant(due)).await;
         }
-        senders.writers.push(writer);
+        let now = clock.now();
+        while let Some(&Reverse((due, index))) = queue.peek() {
+            if due > now {
+                break;
+            }
+            queue.pop();
+            let sender = &mut senders[index];
+            buffer.clear();
+            (sender.frame)(&mut buffer, sender.next, due);
+            if let Err(err) = sender.writer.queue_text(&buffer) {
+                // The server closed the connection: this sender is done.
+                sender.failed = true;
+                done.failures += 1;
+                done.first_failure.get_or_insert(err.to_string());
+                continue;
+            }
+            done.sent.total += 1;
+            if window.measures(due) {
+                done.sent.measured += 1;
+            }
+            sender.next += 1;
+            let next_due = sender.schedule.due(sender.next);
+            if next_due < window.end {
+                queue.push(Reverse((next_due, index)));
+            }
+            touched.push(index);
+        }
+        for index in touched.drain(..) {
+            let sender = &mut senders[index];
+            if sender.failed {
+                continue;
+            }
+            // What the socket does not take now goes with the connection's next frame, or at
+            // the end.
+            if let Err(err) = sender.writer.try_flush() {
+                sender.failed = true;
+                done.failures += 1;
+                done.first_failure.get_or_insert(err.to_string());
+                queue.retain(|Reverse((_, other))| *other != index);
+            }
+        }
     }
-    senders
+    let flushing = senders
+        .iter()
+        .filter(|sender| !sender.failed)
+        .map(|sender| sender.writer.flush());
+    let flushed = timeout(CLOSE_WAIT, join_all(flushing)).await;
+    for outcome in flushed.into_iter().flatten() {
+        if let Err(err) = outcome {
+            done.failures += 1;
+            done.first_failure.get_or_insert(err.to_string());
+        }
+    }
+    done.writers = senders.into_iter().map(|sender| sender.writer).collect();
+    done
 }
 
 /// Reads the CPU time of the server and the generator at the start and the end of the
 /// measured window, and the server's memory at its end.
-pub(crate) fn probe_window(
+pub(crate) async fn probe_window(
     clock: Clock,
     window: Window,
     server_pid: Option<u32>,
-) -> JoinHandle<Result<(CpuUsed, Option<Memory>), BenchError>> {
-    task::spawn(async move {
-        Timer::at(clock.instant(window.measure_from)).await;
-        let first = CpuMark::now(server_pid)?;
-        Timer::at(clock.instant(window.end)).await;
-        let last = CpuMark::now(server_pid)?;
-        let memory = server_pid.map(|pid| memory(Pid::Other(pid))).transpose()?;
-        Ok((last.since(&first), memory))
-    })
+) -> Result<(CpuUsed, Option<Memory>), BenchError> {
+    sleep_until(clock.instant(window.measure_from)).await;
+    let first = CpuMark::now(server_pid)?;
+    sleep_until(clock.instant(window.end)).await;
+    let last = CpuMark::now(server_pid)?;
+    let memory = server_pid.map(|pid| memory(Pid::Other(pid))).transpose()?;
+    Ok((last.since(&first), memory))
 }
 
 /// Waits until `expected` frames have been delivered or `drain` has passed, then closes every
@@ -208,15 +259,15 @@ pub(crate) async fn drain_and_close(
     tally: &Tally,
     expected: u64,
     drain: Duration,
-    writers: Vec<WsWriter>,
-    readers: Vec<JoinHandle<()>>,
+    writers: Vec<Writer>,
+    readers: Vec<Task<()>>,
 ) {
     let deadline = Instant::now() + drain;
-    while tally.delivered.load(Ordering::Relaxed) < expected && Instant::now() < deadline {
-        task::sleep(DRAIN_POLL).await;
+    while tally.delivered_so_far() < expected && Instant::now() < deadline {
+        sleep(DRAIN_POLL).await;
     }
-    tally.closing.store(true, Ordering::Relaxed);
-    let closing = writers.into_iter().map(|mut writer| async move {
+    tally.start_closing();
+    let closing = writers.iter().map(|writer| async move {
         let _ = writer.close().await;
     });
     let _ = timeout(CLOSE_WAIT, join_all(closing)).await;
@@ -234,10 +285,23 @@ mod tests {
             measure_from: 2000,
             end: 3000,
         };
-        let first = Schedule::spread(&window, 1e9 / 100.0, 0, 4);
-        let third = Schedule::spread(&window, 1e9 / 100.0, 2, 4);
+        let first = Schedule::spread(&window, 1e9 / 100.0, 0, 0, 4);
+        let third = Schedule::spread(&window, 1e9 / 100.0, 0, 2, 4);
         assert_eq!((first.due(0), first.due(1)), (1000, 1100));
         assert_eq!(third.due(0), 1050);
         assert!(window.measures(2000) && !window.measures(3000));
+    }
+
+    #[test]
+    fn ticks_put_frames_off_to_their_end() {
+        let window = Window {
+            start: 1000,
+            measure_from: 2000,
+            end: 3000,
+        };
+        let second = Schedule::spread(&window, 1e9 / 100.0, 40, 1, 4);
+        // Exactly 1025, 1125, 1225, 1325: each at the end of its tick of 40.
+        let dues: Vec<u64> = (0..4).map(|n| second.due(n)).collect();
+        assert_eq!(dues, [1040, 1160, 1240, 1360]);
     }
 }

@@ -1,6 +1,6 @@
 //! Latency histograms and sequence checks.
 
-use std::sync::{Mutex, PoisonError};
+use std::cell::{RefCell, RefMut};
 
 use hdrhistogram::Histogram;
 use serde::Serialize;
@@ -8,11 +8,10 @@ use serde::Serialize;
 /// The longest latency the histogram tells apart: one hour, in microseconds.
 const MAX_MICROS: u64 = 3_600_000_000;
 
-/// Latencies of one measured window, shared by every receiving task.
+/// Latencies of one measured window, shared by every receiving task (all on one thread).
 #[derive(Debug)]
 pub(crate) struct Latencies {
-    // A std mutex: recording is a few nanoseconds of arithmetic and nothing awaits under it.
-    histogram: Mutex<Histogram<u64>>,
+    histogram: RefCell<Histogram<u64>>,
 }
 
 impl Latencies {
@@ -22,7 +21,7 @@ impl Latencies {
             // Constant bounds that hdrhistogram accepts (low >= 1, high >= 2 * low).
             .expect("valid histogram bounds");
         Latencies {
-            histogram: Mutex::new(histogram),
+            histogram: RefCell::new(histogram),
         }
     }
 
@@ -50,10 +49,8 @@ impl Latencies {
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Histogram<u64>> {
-        self.histogram
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+    fn lock(&self) -> RefMut<'_, Histogram<u64>> {
+        self.histogram.borrow_mut()
     }
 }
 

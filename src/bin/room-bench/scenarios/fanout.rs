@@ -3,23 +3,25 @@
 //! the offered rate, latency percentiles, CPU time and losses (seq gaps per receiver);
 //! `--sweep` repeats it once per rate with fresh connections.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use async_executor::LocalExecutor;
 use async_std::task;
-use futures_util::StreamExt;
+use futures_util::future::join;
 use serde::Serialize;
 
 use crate::cli::FanoutArgs;
-use crate::client::connect_and_join;
-use crate::clock::{stamp_field, Clock};
+use crate::client::{connect_and_join_lean, scan_chat};
+use crate::clock::{stamp_field, write_decimal, Clock};
 use crate::error::BenchError;
 use crate::openloop::{drain_and_close, probe_window, run_senders, Window};
 use crate::procfs::CpuUsed;
+use crate::reactor::block_on;
 use crate::report::{generator_warning, maybe, Better, Headline};
 use crate::scenarios::{open_all, positive, run_id, Target};
 use crate::stats::{LatencySummary, Sequence};
 use crate::tally::{read_frames, Counts, Tally};
+use crate::wire::{Conn, Reader};
 
 /// Seconds from the end of the setup to the first send, so every sender is waiting in time.
 const LEAD: f64 = 0.2;
@@ -83,6 +85,29 @@ pub(crate) struct FanoutPoint {
     healthy: bool,
 }
 
+/// Reads one member's connection: times every chat and checks the room's `seq`s. Chats in the
+/// usual shape are scanned, anything else decoded in full.
+async fn read_chats(reader: Reader, tally: &Tally, next_seq: u64) {
+    let mut sequence = Sequence::expecting(next_seq);
+    read_frames(reader, tally, |text, now| {
+        if let Some(chat) = scan_chat(text) {
+            sequence.observe(chat.seq);
+            tally.delivered(now, Some(chat.stamp));
+        } else if let Some(frame) = tally.decode(text) {
+            if frame.kind == "chat" {
+                sequence.observe(frame.seq);
+                let stamp = frame
+                    .text
+                    .as_deref()
+                    .and_then(|text| stamp_field(text, "t"));
+                tally.delivered(now, stamp);
+            }
+        }
+    })
+    .await;
+    tally.add_sequence(&sequence);
+}
+
 /// Runs `fanout`.
 pub(crate) async fn run(args: &FanoutArgs) -> Result<FanoutReport, BenchError> {
     let target = Target::new(&args.target)?;
@@ -105,7 +130,12 @@ pub(crate) async fn run(args: &FanoutArgs) -> Result<FanoutReport, BenchError> {
             "fanout: {} rooms × {} members at {rate}/s each ...",
             args.rooms, args.members
         );
-        points.push(run_point(args, &target, &format!("{run}-{step}"), rate).await?);
+        points.push(block_on(run_point(
+            args,
+            &target,
+            &format!("{run}-{step}"),
+            rate,
+        ))?);
     }
     let max_served = points
         .iter()
@@ -120,8 +150,25 @@ pub(crate) async fn run(args: &FanoutArgs) -> Result<FanoutReport, BenchError> {
     })
 }
 
-/// One offered load with fresh connections.
+/// One offered load with fresh connections, all on this thread's [`crate::reactor`].
 async fn run_point(
+    args: &FanoutArgs,
+    target: &Target,
+    run: &str,
+    rate: f64,
+) -> Result<FanoutPoint, BenchError> {
+    let clock = Clock::start();
+    let tally = Tally::new(clock);
+    let executor = LocalExecutor::new();
+    executor
+        .run(measure_point(&executor, &tally, args, target, run, rate))
+        .await
+}
+
+/// [`run_point`] with the executor that reads the connections.
+async fn measure_point<'a>(
+    executor: &LocalExecutor<'a>,
+    tally: &'a Tally,
     args: &FanoutArgs,
     target: &Target,
     run: &str,
@@ -129,8 +176,7 @@ async fn run_point(
 ) -> Result<FanoutPoint, BenchError> {
     let members = args.members as usize;
     let connections = args.rooms as usize * members;
-    let clock = Clock::start();
-    let tally = Arc::new(Tally::new(clock));
+    let clock = tally.clock;
     let started = Instant::now();
 
     // Rooms are filled one after another: a room list grows with the rooms, and every join
@@ -142,26 +188,11 @@ async fn run_point(
     let opened = open_all(
         rooms,
         target.concurrency,
-        |room| async move { connect_and_join(url, &room, wait).await },
+        |room| async move { connect_and_join_lean(url, &room, wait).await },
         |_, joined| {
             let joined = joined?;
-            let (writer, reader) = joined.ws.split();
-            let tally = tally.clone();
-            let mut sequence = Sequence::expecting(joined.next_seq);
-            let reading = task::spawn(async move {
-                read_frames(reader, tally.clone(), |frame, now| {
-                    if frame.kind == "chat" {
-                        sequence.observe(frame.seq);
-                        let stamp = frame
-                            .text
-                            .as_deref()
-                            .and_then(|text| stamp_field(text, "t"));
-                        tally.delivered(now, stamp);
-                    }
-                })
-                .await;
-                tally.add_sequence(&sequence);
-            });
+            let Conn { reader, writer } = joined.ws;
+            let reading = executor.spawn(read_chats(reader, tally, joined.next_seq));
             Ok((writer, reading))
         },
     )
@@ -169,24 +200,27 @@ async fn run_point(
     let setup_s = started.elapsed().as_secs_f64();
 
     let window = Window::after(&clock, LEAD, args.warmup, args.duration);
-    // Set once, before any sender starts.
-    let _ = tally.window.set(window);
-    let probe = probe_window(clock, window, target.server_pid);
+    tally.set_window(window);
     let (writers, readers): (Vec<_>, Vec<_>) = opened.into_iter().unzip();
-    let padding: Arc<str> = match args.padding {
-        0 => "".into(),
-        size => format!(" {}", "x".repeat(size as usize - 1)).into(),
+    let padding = match args.padding {
+        0 => String::new(),
+        size => format!(" {}", "x".repeat(size as usize - 1)),
     };
-    let senders = run_senders(writers, clock, window, rate, |_| {
-        let padding = padding.clone();
-        move |_, due| format!(r#"{{"type":"chat","text":"t={due}{padding}"}}"#)
-    })
-    .await;
-    let (cpu, memory) = probe.await?;
+    let padding = padding.as_bytes();
+    let sending = run_senders(writers, clock, window, rate, args.send_tick_us, |_| {
+        move |frame: &mut Vec<u8>, _, due| {
+            frame.extend_from_slice(br#"{"type":"chat","text":"t="#);
+            write_decimal(frame, due);
+            frame.extend_from_slice(padding);
+            frame.extend_from_slice(br#""}"#);
+        }
+    });
+    let (senders, probed) = join(sending, probe_window(clock, window, target.server_pid)).await;
+    let (cpu, memory) = probed?;
 
     let expected = senders.sent.total * members as u64;
     let drain = Duration::from_secs_f64(args.drain.max(0.0));
-    drain_and_close(&tally, expected, drain, senders.writers, readers).await;
+    drain_and_close(tally, expected, drain, senders.writers, readers).await;
 
     let counts = tally.counts();
     let measured_s = window.measured_secs();

@@ -2,23 +2,24 @@
 //! candidates at a fixed rate (open loop), numbered and stamped in the SDP or candidate string.
 //! Reports relay latency percentiles, the relay rate, CPU time and losses (number gaps).
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use async_std::task;
-use futures_util::StreamExt;
+use async_executor::{LocalExecutor, Task};
+use futures_util::future::join;
 use serde::Serialize;
 
 use crate::cli::SignalArgs;
-use crate::client::{connect_and_join, expect, Joined, WsWriter};
+use crate::client::{connect_and_join_lean, expect, Joined};
 use crate::clock::{stamp_field, Clock};
 use crate::error::BenchError;
 use crate::openloop::{drain_and_close, probe_window, run_senders, Window};
 use crate::procfs::CpuUsed;
+use crate::reactor::block_on;
 use crate::report::{generator_warning, maybe, Better, Headline};
 use crate::scenarios::{open_all, positive, run_id, Target};
 use crate::stats::{LatencySummary, Sequence};
 use crate::tally::{read_frames, Counts, Tally};
+use crate::wire::{Conn, Writer};
 
 /// Seconds from the end of the setup to the first send.
 const LEAD: f64 = 0.2;
@@ -58,14 +59,26 @@ pub(crate) struct SignalReport {
     server_cpu_s_per_million_relays: Option<f64>,
 }
 
-/// Runs `signal`.
+/// Runs `signal`, every connection on this thread's [`crate::reactor`].
 pub(crate) async fn run(args: &SignalArgs) -> Result<SignalReport, BenchError> {
     let target = Target::new(&args.target)?;
     let rate = positive("--rate", args.rate)?;
     positive("--duration", args.duration)?;
+    let tally = Tally::new(Clock::start());
+    let executor = LocalExecutor::new();
+    block_on(executor.run(measure(&executor, &tally, args, &target, rate)))
+}
+
+/// [`run`] with the executor that reads the connections.
+async fn measure<'a>(
+    executor: &LocalExecutor<'a>,
+    tally: &'a Tally,
+    args: &SignalArgs,
+    target: &Target,
+    rate: f64,
+) -> Result<SignalReport, BenchError> {
     let run = run_id();
-    let clock = Clock::start();
-    let tally = Arc::new(Tally::new(clock));
+    let clock = tally.clock;
     let started = Instant::now();
 
     let rooms: Vec<String> = (0..args.pairs)
@@ -79,8 +92,8 @@ pub(crate) async fn run(args: &SignalArgs) -> Result<SignalReport, BenchError> {
         |_, pair| {
             let (first, second) = pair?;
             let (first_id, second_id) = (first.id.clone(), second.id.clone());
-            let (first_writer, first_reader) = spawn_reader(first, &tally);
-            let (second_writer, second_reader) = spawn_reader(second, &tally);
+            let (first_writer, first_reader) = spawn_reader(executor, first, tally);
+            let (second_writer, second_reader) = spawn_reader(executor, second, tally);
             Ok([
                 (first_writer, second_id, first_reader),
                 (second_writer, first_id, second_reader),
@@ -91,9 +104,7 @@ pub(crate) async fn run(args: &SignalArgs) -> Result<SignalReport, BenchError> {
     let setup_s = started.elapsed().as_secs_f64();
 
     let window = Window::after(&clock, LEAD, args.warmup, args.duration);
-    // Set once, before any sender starts.
-    let _ = tally.window.set(window);
-    let probe = probe_window(clock, window, target.server_pid);
+    tally.set_window(window);
     let mut writers = Vec::new();
     let mut partners = Vec::new();
     let mut readers = Vec::new();
@@ -102,17 +113,19 @@ pub(crate) async fn run(args: &SignalArgs) -> Result<SignalReport, BenchError> {
         partners.push(partner);
         readers.push(reader);
     }
-    let senders = run_senders(writers, clock, window, rate, |index| {
+    let sending = run_senders(writers, clock, window, rate, args.send_tick_us, |index| {
         // Ids are opaque strings: quoted as JSON, whatever they hold.
         let to = serde_json::Value::from(partners[index].as_str()).to_string();
-        move |n, due| signal_frame(&to, n, due)
-    })
-    .await;
-    let (cpu, _) = probe.await?;
+        move |frame: &mut Vec<u8>, n, due| {
+            frame.extend_from_slice(signal_frame(&to, n, due).as_bytes())
+        }
+    });
+    let (senders, probed) = join(sending, probe_window(clock, window, target.server_pid)).await;
+    let (cpu, _) = probed?;
 
     let expected = senders.sent.total;
     let drain = Duration::from_secs_f64(args.drain.max(0.0));
-    drain_and_close(&tally, expected, drain, senders.writers, readers).await;
+    drain_and_close(tally, expected, drain, senders.writers, readers).await;
 
     let counts = tally.counts();
     let measured_s = window.measured_secs();
@@ -139,9 +152,13 @@ pub(crate) async fn run(args: &SignalArgs) -> Result<SignalReport, BenchError> {
 }
 
 /// Two connections in `room`, each knowing the other's id.
-async fn open_pair(url: &str, room: &str, wait: Duration) -> Result<(Joined, Joined), BenchError> {
-    let mut first = connect_and_join(url, room, wait).await?;
-    let second = connect_and_join(url, room, wait).await?;
+async fn open_pair(
+    url: &str,
+    room: &str,
+    wait: Duration,
+) -> Result<(Joined<Conn>, Joined<Conn>), BenchError> {
+    let mut first = connect_and_join_lean(url, room, wait).await?;
+    let second = connect_and_join_lean(url, room, wait).await?;
     if second.peers != [first.id.clone()] {
         return Err(BenchError::Protocol(format!(
             "{room} should hold only {} when {} joins, not {:?}",
@@ -159,12 +176,18 @@ async fn open_pair(url: &str, room: &str, wait: Duration) -> Result<(Joined, Joi
 }
 
 /// Starts the reader of one side of a pair; returns its writer and the reader's task.
-fn spawn_reader(side: Joined, tally: &Arc<Tally>) -> (WsWriter, task::JoinHandle<()>) {
-    let (writer, reader) = side.ws.split();
-    let tally = tally.clone();
-    let reading = task::spawn(async move {
+fn spawn_reader<'a>(
+    executor: &LocalExecutor<'a>,
+    side: Joined<Conn>,
+    tally: &'a Tally,
+) -> (Writer, Task<()>) {
+    let Conn { reader, writer } = side.ws;
+    let reading = executor.spawn(async move {
         let mut sequence = Sequence::expecting(0);
-        read_frames(reader, tally.clone(), |frame, now| {
+        read_frames(reader, tally, |text, now| {
+            let Some(frame) = tally.decode(text) else {
+                return;
+            };
             let line = match frame.kind.as_ref() {
                 "offer" | "answer" => frame.sdp.as_deref(),
                 "candidate" => frame.candidate.as_ref().map(|line| line.candidate.as_ref()),
