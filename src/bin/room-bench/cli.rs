@@ -100,6 +100,26 @@ pub(crate) struct HoldArgs {
     pub(crate) target: TargetArgs,
 }
 
+/// The open-loop schedule shared by `fanout` and `signal`.
+#[derive(Debug, Clone, Args, Serialize)]
+pub(crate) struct ScheduleArgs {
+    /// Seconds measured.
+    #[arg(long, default_value_t = 10.0)]
+    pub(crate) duration: f64,
+    /// Seconds of sending before the measured window, not counted.
+    #[arg(long, default_value_t = 2.0)]
+    pub(crate) warmup: f64,
+    /// Seconds to wait, after the last send, for the frames still under way.
+    #[arg(long, default_value_t = 10.0)]
+    pub(crate) drain: f64,
+    /// Ticks of the send schedule, in microseconds: every frame is planned for the end of the
+    /// tick it falls in (and stamped with that time), so the frames of one tick go out together
+    /// with one wake-up of the generator. Fewer wake-ups cost the generator (and the server)
+    /// less CPU; 0 plans every frame at its own time.
+    #[arg(long, default_value_t = DEFAULT_SEND_TICK_US)]
+    pub(crate) send_tick_us: u64,
+}
+
 /// `fanout`: chat in rooms at a fixed rate per member.
 #[derive(Debug, Clone, Args, Serialize)]
 pub(crate) struct FanoutArgs {
@@ -116,24 +136,13 @@ pub(crate) struct FanoutArgs {
     /// connections: p99 latency against offered load.
     #[arg(long, value_delimiter = ',')]
     pub(crate) sweep: Vec<f64>,
-    /// Seconds measured.
-    #[arg(long, default_value_t = 10.0)]
-    pub(crate) duration: f64,
-    /// Seconds of sending before the measured window, not counted.
-    #[arg(long, default_value_t = 2.0)]
-    pub(crate) warmup: f64,
+    /// When to send and how long to measure.
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub(crate) schedule: ScheduleArgs,
     /// Characters of padding added to each chat text after its stamp.
     #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=1900))]
     pub(crate) padding: u32,
-    /// Seconds to wait, after the last send, for the deliveries still under way.
-    #[arg(long, default_value_t = 10.0)]
-    pub(crate) drain: f64,
-    /// Ticks of the send schedule, in microseconds: every frame is planned for the end of the
-    /// tick it falls in (and stamped with that time), so the frames of one tick go out together
-    /// with one wake-up of the generator. Fewer wake-ups cost the generator (and the server)
-    /// less CPU; 0 plans every frame at its own time.
-    #[arg(long, default_value_t = DEFAULT_SEND_TICK_US)]
-    pub(crate) send_tick_us: u64,
     /// Where the server is and where the report goes.
     #[command(flatten)]
     pub(crate) target: TargetArgs,
@@ -148,21 +157,10 @@ pub(crate) struct SignalArgs {
     /// Frames each side sends its partner per second.
     #[arg(long, default_value_t = 10.0)]
     pub(crate) rate: f64,
-    /// Seconds measured.
-    #[arg(long, default_value_t = 10.0)]
-    pub(crate) duration: f64,
-    /// Seconds of sending before the measured window, not counted.
-    #[arg(long, default_value_t = 2.0)]
-    pub(crate) warmup: f64,
-    /// Seconds to wait, after the last send, for the relays still under way.
-    #[arg(long, default_value_t = 10.0)]
-    pub(crate) drain: f64,
-    /// Ticks of the send schedule, in microseconds: every frame is planned for the end of the
-    /// tick it falls in (and stamped with that time), so the frames of one tick go out together
-    /// with one wake-up of the generator. Fewer wake-ups cost the generator (and the server)
-    /// less CPU; 0 plans every frame at its own time.
-    #[arg(long, default_value_t = DEFAULT_SEND_TICK_US)]
-    pub(crate) send_tick_us: u64,
+    /// When to send and how long to measure.
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub(crate) schedule: ScheduleArgs,
     /// Where the server is and where the report goes.
     #[command(flatten)]
     pub(crate) target: TargetArgs,

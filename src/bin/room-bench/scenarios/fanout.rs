@@ -111,7 +111,7 @@ async fn read_chats(reader: Reader, tally: &Tally, next_seq: u64) {
 /// Runs `fanout`.
 pub(crate) async fn run(args: &FanoutArgs) -> Result<FanoutReport, BenchError> {
     let target = Target::new(&args.target)?;
-    positive("--duration", args.duration)?;
+    positive("--duration", args.schedule.duration)?;
     let rates = if args.sweep.is_empty() {
         vec![args.rate]
     } else {
@@ -199,7 +199,7 @@ async fn measure_point<'a>(
     .await?;
     let setup_s = started.elapsed().as_secs_f64();
 
-    let window = Window::after(&clock, LEAD, args.warmup, args.duration);
+    let window = Window::after(&clock, LEAD, args.schedule.warmup, args.schedule.duration);
     tally.set_window(window);
     let (writers, readers): (Vec<_>, Vec<_>) = opened.into_iter().unzip();
     let padding = match args.padding {
@@ -207,19 +207,26 @@ async fn measure_point<'a>(
         size => format!(" {}", "x".repeat(size as usize - 1)),
     };
     let padding = padding.as_bytes();
-    let sending = run_senders(writers, clock, window, rate, args.send_tick_us, |_| {
-        move |frame: &mut Vec<u8>, _, due| {
-            frame.extend_from_slice(br#"{"type":"chat","text":"t="#);
-            write_decimal(frame, due);
-            frame.extend_from_slice(padding);
-            frame.extend_from_slice(br#""}"#);
-        }
-    });
+    let sending = run_senders(
+        writers,
+        clock,
+        window,
+        rate,
+        args.schedule.send_tick_us,
+        |_| {
+            move |frame: &mut Vec<u8>, _, due| {
+                frame.extend_from_slice(br#"{"type":"chat","text":"t="#);
+                write_decimal(frame, due);
+                frame.extend_from_slice(padding);
+                frame.extend_from_slice(br#""}"#);
+            }
+        },
+    );
     let (senders, probed) = join(sending, probe_window(clock, window, target.server_pid)).await;
     let (cpu, memory) = probed?;
 
     let expected = senders.sent.total * members as u64;
-    let drain = Duration::from_secs_f64(args.drain.max(0.0));
+    let drain = Duration::from_secs_f64(args.schedule.drain.max(0.0));
     drain_and_close(tally, expected, drain, senders.writers, readers).await;
 
     let counts = tally.counts();
@@ -263,7 +270,10 @@ impl FanoutReport {
     pub(crate) fn summary(&self) -> String {
         let mut out = format!(
             "fanout: {} rooms × {} members, {} s measured after {} s warm-up\n",
-            self.params.rooms, self.params.members, self.params.duration, self.params.warmup
+            self.params.rooms,
+            self.params.members,
+            self.params.schedule.duration,
+            self.params.schedule.warmup
         );
         for point in &self.points {
             out += &format!(

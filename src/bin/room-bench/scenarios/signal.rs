@@ -63,7 +63,7 @@ pub(crate) struct SignalReport {
 pub(crate) async fn run(args: &SignalArgs) -> Result<SignalReport, BenchError> {
     let target = Target::new(&args.target)?;
     let rate = positive("--rate", args.rate)?;
-    positive("--duration", args.duration)?;
+    positive("--duration", args.schedule.duration)?;
     let tally = Tally::new(Clock::start());
     let executor = LocalExecutor::new();
     block_on(executor.run(measure(&executor, &tally, args, &target, rate)))
@@ -103,7 +103,7 @@ async fn measure<'a>(
     .await?;
     let setup_s = started.elapsed().as_secs_f64();
 
-    let window = Window::after(&clock, LEAD, args.warmup, args.duration);
+    let window = Window::after(&clock, LEAD, args.schedule.warmup, args.schedule.duration);
     tally.set_window(window);
     let mut writers = Vec::new();
     let mut partners = Vec::new();
@@ -113,18 +113,25 @@ async fn measure<'a>(
         partners.push(partner);
         readers.push(reader);
     }
-    let sending = run_senders(writers, clock, window, rate, args.send_tick_us, |index| {
-        // Ids are opaque strings: quoted as JSON, whatever they hold.
-        let to = serde_json::Value::from(partners[index].as_str()).to_string();
-        move |frame: &mut Vec<u8>, n, due| {
-            frame.extend_from_slice(signal_frame(&to, n, due).as_bytes())
-        }
-    });
+    let sending = run_senders(
+        writers,
+        clock,
+        window,
+        rate,
+        args.schedule.send_tick_us,
+        |index| {
+            // Ids are opaque strings: quoted as JSON, whatever they hold.
+            let to = serde_json::Value::from(partners[index].as_str()).to_string();
+            move |frame: &mut Vec<u8>, n, due| {
+                frame.extend_from_slice(signal_frame(&to, n, due).as_bytes())
+            }
+        },
+    );
     let (senders, probed) = join(sending, probe_window(clock, window, target.server_pid)).await;
     let (cpu, _) = probed?;
 
     let expected = senders.sent.total;
-    let drain = Duration::from_secs_f64(args.drain.max(0.0));
+    let drain = Duration::from_secs_f64(args.schedule.drain.max(0.0));
     drain_and_close(tally, expected, drain, senders.writers, readers).await;
 
     let counts = tally.counts();
@@ -222,8 +229,8 @@ impl SignalReport {
             "signal: {} pairs, {}/s per side, {} s measured after {} s warm-up (setup {:.2} s)\n",
             self.params.pairs,
             self.params.rate,
-            self.params.duration,
-            self.params.warmup,
+            self.params.schedule.duration,
+            self.params.schedule.warmup,
             self.setup_s
         );
         out += &format!(
