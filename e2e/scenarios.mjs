@@ -155,6 +155,38 @@ async function tls({ browser, server }) {
   await twoPeople({ browser, server });
 }
 
+/** The home page's room list follows the rooms live: created, counted, emptied, gone. */
+async function lobby({ browser, server }) {
+  const context = await browser.newContext({ ignoreHTTPSErrors: true });
+  const home = { page: await context.newPage(), nickname: 'the home page', problems: [] };
+  await home.page.goto(`${server.url}/`);
+  const listed = (name, count) =>
+    waitInPage(
+      home,
+      `"${name}" listed with "${count}"`,
+      ([name, count]) =>
+        [...document.querySelectorAll('#room-list .room-item')].some(
+          (item) =>
+            item.querySelector('.room-link')?.textContent === name &&
+            item.querySelector('.room-count')?.textContent === count,
+        ),
+      [name, count],
+    );
+
+  const ann = await joinRoom(browser, server.url, 'standup', 'Ann');
+  await listed('standup', '1 person');
+  const bob = await joinRoom(browser, server.url, 'standup', 'Bob');
+  await listed('standup', '2 people');
+  await ann.page.click('#leave');
+  await listed('standup', '1 person');
+  await bob.page.click('#leave');
+  await waitInPage(home, 'an empty list that says so', () => {
+    const empty = document.querySelector('#rooms-empty');
+    return document.querySelectorAll('#room-list .room-item').length === 0 && !empty.hidden;
+  });
+  assert.deepEqual(home.problems, []);
+}
+
 /** Every scenario: its function and the flags its server needs. */
 export const SCENARIOS = {
   'two-people': { run: twoPeople, args: [] },
@@ -163,4 +195,5 @@ export const SCENARIOS = {
   'media-controls': { run: mediaControls, args: [] },
   'room-full': { run: roomFull, args: ['--max-room-size', '2'] },
   tls: { run: tls, args: ['--tls-self-signed'] },
+  lobby: { run: lobby, args: [] },
 };

@@ -142,3 +142,9 @@ fn a_full_room_says_so() {
 fn a_call_works_over_self_signed_tls() {
     run("tls");
 }
+
+/// The home page's room list shows rooms, their counts and their end as people come and go.
+#[test]
+fn the_home_page_lists_rooms_live() {
+    run("lobby");
+}
