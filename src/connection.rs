@@ -164,12 +164,13 @@ impl Session<'_> {
 
     /// Handles one frame from the client.
     fn handle_message(&mut self, message: Message) {
+        let now = now_millis();
         let counted = matches!(
             message,
             Message::Text(_) | Message::Binary(_) | Message::Ping(_)
         );
         let verdict = if counted {
-            self.flood.check_frame(now_millis())
+            self.flood.check_frame(now)
         } else {
             Verdict::Allow
         };
@@ -180,7 +181,7 @@ impl Session<'_> {
             return;
         }
         match message {
-            Message::Text(text) => self.handle_text(&text),
+            Message::Text(text) => self.handle_text(now, &text),
             Message::Binary(bytes) => {
                 log::info!(peer:% = self.id, bytes = bytes.len(); "binary frame");
                 self.hub.close(self.id, Close::UNSUPPORTED_DATA);
@@ -195,8 +196,8 @@ impl Session<'_> {
         }
     }
 
-    /// Logs one text frame and hands it to the hub.
-    fn handle_text(&mut self, text: &str) {
+    /// Logs one text frame, which arrived at `now`, and hands it to the hub.
+    fn handle_text(&mut self, now: u64, text: &str) {
         let (hub, id) = (self.hub, self.id);
         // Looking the room up takes the hub's lock: only when the line is printed.
         let room = log::log_enabled!(log::Level::Info)
@@ -212,12 +213,12 @@ impl Session<'_> {
                     _ => log::info!(peer:% = id, room, kind = msg.kind(); "frame"),
                 }
                 if matches!(msg, ClientMsg::Join { .. }) {
-                    let verdict = self.flood.check_join(now_millis());
+                    let verdict = self.flood.check_join(now);
                     if !self.admit(verdict, "too many joins: wait a few seconds") {
                         return;
                     }
                 }
-                hub.handle(now_millis(), id, msg);
+                hub.handle(now, id, msg);
             }
             Err(err) => {
                 log::info!(peer:% = id, room, error:% = err, text = excerpt(text).as_str(); "frame");

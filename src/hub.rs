@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use async_channel::{Receiver, Sender, TrySendError};
+use async_channel::{Receiver, Sender};
 use async_tungstenite::tungstenite::Utf8Bytes;
 
 use crate::names::{PeerId, RoomName};
@@ -117,23 +117,17 @@ struct Link {
 impl Link {
     /// Queues a frame; false when the connection is too far behind to take it.
     fn push(&self, frame: &Frame) -> bool {
-        if self.frames.len() >= QUEUE_FRAMES {
+        // Only the hub, under its lock, adds to the count; the writer only takes away, so the
+        // count read here can only be too high, never too low.
+        let queued = self.queued_bytes.load(Ordering::Relaxed);
+        if self.frames.len() >= QUEUE_FRAMES || queued + frame.len() > QUEUE_BYTES {
             return false;
         }
-        let queued = self.queued_bytes.fetch_add(frame.len(), Ordering::Relaxed);
-        if queued + frame.len() > QUEUE_BYTES {
-            self.queued_bytes.fetch_sub(frame.len(), Ordering::Relaxed);
-            return false;
-        }
-        match self.frames.try_send(frame.clone()) {
-            Ok(()) => true,
-            Err(TrySendError::Full(_)) => {
-                self.queued_bytes.fetch_sub(frame.len(), Ordering::Relaxed);
-                false
-            }
-            // The writer has stopped and its connection is on its way out.
-            Err(TrySendError::Closed(_)) => true,
-        }
+        self.queued_bytes.fetch_add(frame.len(), Ordering::Relaxed);
+        // The channel is unbounded, so sending fails only once the writer has stopped, and then
+        // its connection is on its way out anyway.
+        let _ = self.frames.try_send(frame.clone());
+        true
     }
 }
 
@@ -222,9 +216,14 @@ impl Hub {
         }
     }
 
-    /// The rooms that exist now.
-    pub fn room_list(&self) -> Vec<RoomInfo> {
-        self.lock().rooms.room_list()
+    /// How many rooms exist now.
+    pub fn room_count(&self) -> usize {
+        self.lock().rooms.room_count()
+    }
+
+    /// The room list as visitors may see it: `None` when it is private.
+    pub fn public_room_list(&self) -> Option<Vec<RoomInfo>> {
+        self.lock().rooms.public_room_list()
     }
 
     /// The room a connection is in, if any.

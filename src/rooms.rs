@@ -137,7 +137,7 @@ impl Rooms {
             id,
             name,
             version: VERSION,
-            rooms: self.visible_rooms(),
+            rooms: self.public_room_list().unwrap_or_default(),
         };
         (id, vec![Outgoing::one(id, welcome)])
     }
@@ -183,6 +183,16 @@ impl Rooms {
                 count: room.members.len(),
             })
             .collect()
+    }
+
+    /// How many rooms exist now.
+    pub fn room_count(&self) -> usize {
+        self.rooms.len()
+    }
+
+    /// The room list as clients may see it: `None` when it is private.
+    pub fn public_room_list(&self) -> Option<Vec<RoomInfo>> {
+        (!self.limits.private_rooms).then(|| self.room_list())
     }
 
     /// The room a connection is in, if any.
@@ -262,8 +272,7 @@ impl Rooms {
         out.push(Outgoing::one(id, ServerMsg::Left { room: old }));
         // Back in the lobby, the leaver needs the whole list: it was sent no updates meanwhile.
         self.lobby.insert(id);
-        if !self.limits.private_rooms {
-            let rooms = self.room_list();
+        if let Some(rooms) = self.public_room_list() {
             out.push(Outgoing::one(id, ServerMsg::Rooms { rooms }));
         }
         out
@@ -419,15 +428,6 @@ impl Rooms {
                 count,
             };
             out.push(Outgoing::many(lobby, update));
-        }
-    }
-
-    /// The room list as clients may see it.
-    fn visible_rooms(&self) -> Vec<RoomInfo> {
-        if self.limits.private_rooms {
-            Vec::new()
-        } else {
-            self.room_list()
         }
     }
 

@@ -47,8 +47,6 @@ pub struct Shared {
     pub rate_limit: RateLimit,
     /// How long a connection may stay silent before it is dropped.
     pub idle_timeout: Duration,
-    /// Whether the room list is kept secret.
-    pub private_rooms: bool,
 }
 
 /// The tide state: one [`Shared`] for the whole server.
@@ -139,7 +137,6 @@ impl Server {
                 burst: config.rate_burst,
             },
             idle_timeout: Duration::from_secs(config.idle_timeout),
-            private_rooms: config.private_rooms,
         });
         let mut app = app(shared.clone());
         if config.echo_route {
@@ -221,8 +218,7 @@ fn html(status: StatusCode, page: Markup) -> Response {
 }
 
 async fn home(req: Request<State>) -> tide::Result {
-    let shared = req.state();
-    let rooms = (!shared.private_rooms).then(|| shared.hub.room_list());
+    let rooms = req.state().hub.public_room_list();
     Ok(html(StatusCode::Ok, pages::home(rooms.as_deref())))
 }
 
@@ -276,7 +272,7 @@ async fn healthz(req: Request<State>) -> tide::Result {
     let body = serde_json::json!({
         "status": "ok",
         "connections": hub.connection_count(),
-        "rooms": hub.room_list().len(),
+        "rooms": hub.room_count(),
     });
     Ok(Response::builder(StatusCode::Ok).body(body).build())
 }
