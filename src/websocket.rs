@@ -70,8 +70,9 @@ pub fn config() -> WebSocketConfig {
     WebSocketConfig::default()
         // Allocated up front for every connection: small, since Room's frames are small.
         .read_buffer_size(1024)
-        // The writer flushes once per batch of frames, so the buffer only needs to hold a
-        // batch; past this it writes through.
+        // The layer itself writes only pongs, pings and close frames (and the echo route's
+        // replies): Room's frames go to the connection directly, in batches (see
+        // `connection`). Past this it writes through.
         .write_buffer_size(64 * 1024)
         .max_write_buffer_size(MAX_MESSAGE_BYTES * 4)
         .max_message_size(Some(MAX_MESSAGE_BYTES))
