@@ -25,28 +25,25 @@ const CHROMIUM_ARGS = [
   '--enable-features=FakeDesktopCaptureForTesting',
 ];
 
-/** Starts `room --port 0 ...args` and resolves once it says where it listens. */
+/** Starts `room --port 0 ...args` and resolves once it says (on stderr) where it listens. */
 export async function startServer(args = []) {
   const bin = process.env.ROOM_BIN;
   if (!bin) throw new Error('ROOM_BIN must name the room binary');
   const child = spawn(bin, ['--host', '127.0.0.1', '--port', '0', ...args], {
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
   const log = [];
-  const lines = createInterface({ input: child.stdout });
+  createInterface({ input: child.stdout }).on('line', (line) => log.push(line));
+  const stderr = createInterface({ input: child.stderr });
   const url = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('the server did not start')), WAIT_MS);
     child.once('exit', (code) => reject(new Error(`the server exited with ${code}`)));
-    lines.on('line', (line) => {
+    stderr.on('line', (line) => {
       log.push(line);
-      try {
-        const entry = JSON.parse(line);
-        if (entry.url && String(entry.msg).startsWith('listening on')) {
-          clearTimeout(timer);
-          resolve(entry.url);
-        }
-      } catch {
-        // Not a log line of ours; keep it in `log` for the failure report.
+      const listening = /^room: listening on (\S+)$/.exec(line);
+      if (listening) {
+        clearTimeout(timer);
+        resolve(listening[1]);
       }
     });
   });
@@ -57,6 +54,78 @@ export async function startServer(args = []) {
       child.kill('SIGKILL');
     },
   };
+}
+
+/**
+ * Starts coturn on `ip` (an address of the test's network namespace) with the TURN REST API's
+ * shared `secret`, and resolves once it listens. Its relayed addresses are on the same `ip`.
+ */
+export async function startTurn(ip, secret) {
+  const child = spawn(
+    process.env.ROOM_TURNSERVER || 'turnserver',
+    [
+      '--listening-ip', ip,
+      '--relay-ip', ip,
+      '--listening-port', '3478',
+      '--min-port', '49160',
+      '--max-port', '49260',
+      '--use-auth-secret',
+      '--static-auth-secret', secret,
+      '--realm', 'room.test',
+      '--fingerprint',
+      '--no-tls',
+      '--no-dtls',
+      '--no-cli',
+      '--no-tcp-relay',
+      '--log-file', 'stdout',
+      '--simple-log',
+      // Verbose, for the line that says the listener is open.
+      '--verbose',
+      '-n',
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const log = [];
+  const lines = createInterface({ input: child.stdout });
+  await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`coturn did not start:\n${log.join('\n')}`)), WAIT_MS);
+    child.once('exit', (code) => reject(new Error(`coturn exited with ${code}:\n${log.join('\n')}`)));
+    lines.on('line', (line) => {
+      log.push(line);
+      if (/UDP listener opened on/.test(line)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  });
+  return {
+    log,
+    stop() {
+      child.kill('SIGKILL');
+    },
+  };
+}
+
+/**
+ * The candidate types ('host', 'srflx', 'relay', ...) of the pair each of the page's peer
+ * connections selected: [local, remote] per connection, or null where none is selected yet.
+ */
+export async function selectedPairTypes(person) {
+  return person.page.evaluate(async () => {
+    const types = [];
+    for (const pc of window.roomCall.peerConnections().values()) {
+      const stats = await pc.getStats();
+      let pair = null;
+      stats.forEach((report) => {
+        if (report.type === 'transport' && report.selectedCandidatePairId) {
+          pair = stats.get(report.selectedCandidatePairId);
+        }
+      });
+      const type = (id) => stats.get(id)?.candidateType ?? null;
+      types.push(pair ? [type(pair.localCandidateId), type(pair.remoteCandidateId)] : null);
+    }
+    return types;
+  });
 }
 
 /** Launches headless Chromium with fake media devices (Playwright gives it a fresh profile). */

@@ -5,6 +5,8 @@ import {
   joinRoom,
   remoteTileIds,
   screenshot,
+  selectedPairTypes,
+  startTurn,
   waitForInboundGrowth,
   waitForRemoteVideo,
   waitInPage,
@@ -187,6 +189,45 @@ async function lobby({ browser, server }) {
   assert.deepEqual(home.problems, []);
 }
 
+/** The address of the test namespace's own interface (see tests/browser.rs). */
+const NAMESPACE_IP = '10.200.0.1';
+/** The secret Room and coturn share in the TURN scenario. */
+const TURN_SECRET = 'e2e-shared-secret';
+
+/**
+ * A call forced through a real TURN server (coturn with the TURN REST API): each page gets
+ * its own login made from the shared secret, and both ends of the selected pair are relays.
+ */
+async function turnRelay({ browser, server }) {
+  const turn = await startTurn(NAMESPACE_IP, TURN_SECRET);
+  try {
+    const ann = await joinRoom(browser, server.url, 'relayed', 'Ann');
+    const bob = await joinRoom(browser, server.url, 'relayed', 'Bob');
+    const logins = [];
+    for (const person of [ann, bob]) {
+      const servers = await person.page.evaluate(() =>
+        JSON.parse(document.querySelector('#room-page').dataset.iceServers),
+      );
+      const [{ username, credential }] = servers;
+      assert.match(username, /^\d+:[0-9a-f]{16}$/, 'a TURN REST login');
+      assert.ok(credential, 'with a password');
+      logins.push(username);
+    }
+    assert.notEqual(logins[0], logins[1], 'each page gets its own login');
+    for (const person of [ann, bob]) {
+      await waitForRemoteVideo(person, 1);
+      await waitForInboundGrowth(person, 'video');
+    }
+    for (const person of [ann, bob]) {
+      assert.deepEqual(await selectedPairTypes(person), [['relay', 'relay']]);
+    }
+  } catch (err) {
+    throw new Error(`${err.message}\ncoturn log (last 20 lines):\n${turn.log.slice(-20).join('\n')}`);
+  } finally {
+    turn.stop();
+  }
+}
+
 /** Every scenario: its function and the flags its server needs. */
 export const SCENARIOS = {
   'two-people': { run: twoPeople, args: [] },
@@ -196,4 +237,14 @@ export const SCENARIOS = {
   'room-full': { run: roomFull, args: ['--max-room-size', '2'] },
   tls: { run: tls, args: ['--tls-self-signed'] },
   lobby: { run: lobby, args: [] },
+  'turn-relay': {
+    run: turnRelay,
+    args: [
+      '--ice-server',
+      `turn:${NAMESPACE_IP}:3478?transport=udp`,
+      '--turn-secret',
+      TURN_SECRET,
+      '--ice-relay-only',
+    ],
+  },
 };

@@ -1,11 +1,43 @@
-//! Caps on WebSocket connections, in total and per client address.
+//! Caps on connections, in total and per client address.
 //!
-//! An upgrade takes a [`Ticket`] before it is accepted and gives it back when its connection
-//! ends, whatever way it ends, so the counts cannot drift.
+//! Two gates use them: the listener's, on every TCP connection from the moment it is accepted,
+//! and the WebSocket route's, on upgrades. A connection takes a [`Ticket`] before it is served
+//! and gives it back when it ends, whatever way it ends, so the counts cannot drift. Addresses
+//! are counted by [`AddressKey`]: an IPv6 client usually holds a whole /64, so it counts as one.
 
 use std::collections::HashMap;
-use std::net::IpAddr;
+use std::fmt;
+use std::net::{IpAddr, Ipv6Addr};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+/// The part of a client's address that names the client: an IPv4 address (an IPv4-mapped IPv6
+/// one included), or the /64 network of an IPv6 address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct AddressKey(IpAddr);
+
+impl From<IpAddr> for AddressKey {
+    fn from(address: IpAddr) -> Self {
+        match address {
+            IpAddr::V4(v4) => AddressKey(IpAddr::V4(v4)),
+            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+                Some(v4) => AddressKey(IpAddr::V4(v4)),
+                None => {
+                    let network = u128::from(v6) & !u128::from(u64::MAX);
+                    AddressKey(IpAddr::V6(Ipv6Addr::from(network)))
+                }
+            },
+        }
+    }
+}
+
+impl fmt::Display for AddressKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            IpAddr::V4(v4) => write!(f, "{v4}"),
+            IpAddr::V6(v6) => write!(f, "{v6}/64"),
+        }
+    }
+}
 
 /// How many connections the server holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,7 +63,7 @@ pub enum Full {
 #[derive(Debug)]
 struct Counts {
     total: usize,
-    per_address: HashMap<IpAddr, usize>,
+    per_address: HashMap<AddressKey, usize>,
 }
 
 /// Admits connections up to the caps.
@@ -46,7 +78,7 @@ pub struct Gate {
 #[derive(Debug)]
 pub struct Ticket {
     gate: Arc<Gate>,
-    address: IpAddr,
+    address: AddressKey,
 }
 
 impl Gate {
@@ -63,6 +95,7 @@ impl Gate {
 
     /// Admits one connection from `address`, if the caps allow it.
     pub fn admit(self: &Arc<Self>, address: IpAddr) -> Result<Ticket, Full> {
+        let address = AddressKey::from(address);
         let mut counts = self.lock();
         if counts.total >= self.caps.total {
             return Err(Full::Server(self.caps.total));
@@ -88,6 +121,23 @@ impl Gate {
         // The counts are changed by a few lines that cannot panic; a poisoned lock still holds
         // consistent counts.
         self.counts.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// A connection's [`Ticket`], shared by the requests it carries, for the one that turns the
+/// connection into a WebSocket to keep for as long as the socket lives.
+#[derive(Debug, Clone)]
+pub struct TicketSlot(Arc<Mutex<Option<Ticket>>>);
+
+impl TicketSlot {
+    /// A slot holding `ticket`.
+    pub fn new(ticket: Ticket) -> Self {
+        TicketSlot(Arc::new(Mutex::new(Some(ticket))))
+    }
+
+    /// Takes the ticket out; `None` if it was taken already.
+    pub fn take(&self) -> Option<Ticket> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).take()
     }
 }
 
@@ -126,6 +176,24 @@ mod tests {
         drop(first);
         let _again = gate.admit(ip(1)).unwrap();
         assert_eq!(gate.count(), 3);
+    }
+
+    #[test]
+    fn an_ipv6_client_is_counted_by_its_64_network() {
+        let gate = Gate::new(Caps {
+            total: 10,
+            per_address: 2,
+        });
+        let host = |last: u16| IpAddr::from([0x2001, 0xdb8, 0, 7, 0, 0, 0, last]);
+        let _one = gate.admit(host(1)).unwrap();
+        let _two = gate.admit(host(0xffff)).unwrap();
+        assert_eq!(gate.admit(host(3)).unwrap_err(), Full::Address(2));
+        let neighbour = IpAddr::from([0x2001, 0xdb8, 0, 8, 0, 0, 0, 1]);
+        assert!(gate.admit(neighbour).is_ok());
+        assert_eq!(AddressKey::from(host(9)).to_string(), "2001:db8:0:7::/64");
+        // An IPv4 client reaching an IPv6 socket is still the IPv4 client.
+        let mapped: IpAddr = "::ffff:192.0.2.1".parse().unwrap();
+        assert_eq!(AddressKey::from(mapped), AddressKey::from(ip(1)));
     }
 
     #[test]

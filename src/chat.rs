@@ -9,6 +9,9 @@ use crate::protocol::ChatEntry;
 pub const TEXT_MAX_CHARS: usize = 2000;
 /// How many messages a room keeps for people who join later.
 pub const HISTORY_LEN: usize = 50;
+/// What one kept message costs beyond its text and its sender's name, for the server-wide
+/// history budget: the entry itself and the queue's slot.
+pub const ENTRY_OVERHEAD_BYTES: usize = 96;
 
 /// Why a chat text was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -46,6 +49,13 @@ pub fn check_text(text: &str) -> Result<(), TextError> {
 pub struct Transcript {
     last_seq: u64,
     history: VecDeque<ChatEntry>,
+    /// What the kept messages cost, by [`entry_bytes`].
+    bytes: usize,
+}
+
+/// What keeping `entry` costs.
+fn entry_bytes(entry: &ChatEntry) -> usize {
+    ENTRY_OVERHEAD_BYTES + entry.text.len() + entry.name.as_str().len()
 }
 
 impl Transcript {
@@ -60,10 +70,24 @@ impl Transcript {
             ts,
         };
         if self.history.len() == HISTORY_LEN {
-            self.history.pop_front();
+            self.drop_oldest();
         }
+        self.bytes += entry_bytes(&entry);
         self.history.push_back(entry.clone());
         entry
+    }
+
+    /// Forgets the oldest kept message; returns what it cost, or `None` if none is kept.
+    pub fn drop_oldest(&mut self) -> Option<usize> {
+        let entry = self.history.pop_front()?;
+        let bytes = entry_bytes(&entry);
+        self.bytes -= bytes;
+        Some(bytes)
+    }
+
+    /// What the kept messages cost.
+    pub fn bytes(&self) -> usize {
+        self.bytes
     }
 
     /// The kept messages, oldest first.
@@ -105,5 +129,26 @@ mod tests {
         assert_eq!(history.len(), HISTORY_LEN);
         assert_eq!(history.first().unwrap().seq, 11);
         assert_eq!(history.last().unwrap().seq, 60);
+        // Fifty two-digit texts from "a".
+        assert_eq!(
+            transcript.bytes(),
+            HISTORY_LEN * (ENTRY_OVERHEAD_BYTES + 1 + 2)
+        );
+    }
+
+    #[test]
+    fn dropping_messages_gives_their_bytes_back() {
+        let mut transcript = Transcript::default();
+        let name = Nickname::parse("민수").unwrap();
+        transcript.record(PeerId::new(1), name.clone(), "안녕".into(), 0);
+        transcript.record(PeerId::new(1), name, "hi".into(), 0);
+        let first = ENTRY_OVERHEAD_BYTES + "안녕".len() + "민수".len();
+        assert_eq!(transcript.drop_oldest(), Some(first));
+        assert_eq!(transcript.drop_oldest(), Some(ENTRY_OVERHEAD_BYTES + 2 + 6));
+        assert_eq!(transcript.drop_oldest(), None);
+        assert_eq!(transcript.bytes(), 0);
+        // Numbering goes on where it was.
+        let next = transcript.record(PeerId::new(1), Nickname::parse("a").unwrap(), "x".into(), 0);
+        assert_eq!(next.seq, 3);
     }
 }

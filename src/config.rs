@@ -35,6 +35,22 @@ pub struct Config {
     )]
     pub allowed_origins: Vec<String>,
 
+    /// The address people open, when it is not Room's own: a reverse proxy's, such as
+    /// https://meet.example.org. Room answers to its name, and its pages may open the
+    /// WebSocket. Repeat the flag, or separate addresses with commas.
+    #[arg(long = "public-url", env = "ROOM_PUBLIC_URLS", value_delimiter = ',')]
+    pub public_urls: Vec<String>,
+
+    /// Another name Room answers to, besides localhost, this machine's name, its addresses and
+    /// its certificate's names; any other name in a request's Host gets 421. Repeat the flag,
+    /// or separate names with commas.
+    #[arg(
+        long = "allowed-host",
+        env = "ROOM_ALLOWED_HOSTS",
+        value_delimiter = ','
+    )]
+    pub allowed_hosts: Vec<String>,
+
     /// Serve https and wss with this certificate chain (PEM); needs --tls-key.
     #[arg(
         long,
@@ -62,9 +78,25 @@ pub struct Config {
     #[arg(long, env = "ROOM_ICE_USERNAME", requires = "ice_servers")]
     pub ice_username: Option<String>,
 
-    /// Password for the TURN servers among --ice-server.
+    /// Password for the TURN servers among --ice-server. Every room page shows it: prefer
+    /// --turn-secret where the TURN server can check it.
     #[arg(long, env = "ROOM_ICE_CREDENTIAL", requires = "ice_username")]
     pub ice_credential: Option<String>,
+
+    /// The secret shared with the TURN servers among --ice-server (coturn's static-auth-secret
+    /// with use-auth-secret): every page load gets its own login, valid for --turn-ttl.
+    #[arg(long, env = "ROOM_TURN_SECRET", requires = "ice_servers", conflicts_with_all = ["ice_username", "ice_credential"])]
+    pub turn_secret: Option<String>,
+
+    /// Seconds a TURN login made with --turn-secret stays valid.
+    #[arg(long, env = "ROOM_TURN_TTL", default_value_t = 12 * 60 * 60,
+          value_parser = clap::value_parser!(u64).range(60..=7 * 24 * 60 * 60))]
+    pub turn_ttl: u64,
+
+    /// Make the browsers call only through the TURN servers (iceTransportPolicy "relay"), so
+    /// no member learns another's address.
+    #[arg(long, env = "ROOM_ICE_RELAY_ONLY", requires = "ice_servers")]
+    pub ice_relay_only: bool,
 
     /// Keep the room list secret: no list on the home page or in the protocol. Rooms are
     /// found by name only, and "New meeting" names are random.
@@ -87,6 +119,12 @@ pub struct Config {
           value_parser = clap::value_parser!(u32).range(1..))]
     pub max_rooms: u32,
 
+    /// MiB the chat history of all rooms together may take; past it, the oldest rooms'
+    /// history is trimmed first.
+    #[arg(long, env = "ROOM_HISTORY_BUDGET_MIB", default_value_t = 32,
+          value_parser = clap::value_parser!(u32).range(1..=65_536))]
+    pub history_budget_mib: u32,
+
     /// Frames per second one connection may send, sustained.
     #[arg(long, env = "ROOM_RATE_LIMIT", default_value_t = 20,
           value_parser = clap::value_parser!(u32).range(1..=1000))]
@@ -96,6 +134,13 @@ pub struct Config {
     #[arg(long, env = "ROOM_RATE_BURST", default_value_t = 100,
           value_parser = clap::value_parser!(u32).range(1..))]
     pub rate_burst: u32,
+
+    /// HTTP requests per second one client address may make (three seconds' worth at once);
+    /// more get 429. A page load is a handful. Behind a reverse proxy every client shares the
+    /// proxy's address: raise it there.
+    #[arg(long, env = "ROOM_HTTP_RATE_LIMIT", default_value_t = crate::http_limit::HTTP_PER_SECOND,
+          value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub http_rate_limit: u64,
 
     /// Seconds a connection may stay silent (no frame, no answer to pings) before it is
     /// dropped. Pings go out three times per period.
@@ -128,6 +173,19 @@ mod tests {
         assert!(Config::try_parse_from(["room", "--max-room-size", "0"]).is_err());
         assert!(Config::try_parse_from(["room", "--log-level", "loud"]).is_err());
         assert!(Config::try_parse_from(["room", "--tls-cert", "c.pem"]).is_err());
+        assert!(Config::try_parse_from(["room", "--turn-secret", "s"]).is_err());
+        let two_logins = [
+            "room",
+            "--ice-server",
+            "turn:t",
+            "--turn-secret",
+            "s",
+            "--ice-username",
+            "u",
+            "--ice-credential",
+            "p",
+        ];
+        assert!(Config::try_parse_from(two_logins).is_err());
         let both = [
             "room",
             "--tls-self-signed",

@@ -2,29 +2,34 @@
 //! writer.
 //!
 //! The task waits for whichever comes first: a close request from the hub, frames the hub
-//! queued, a frame from the client, or the ping timer. Frames go out in batches with one flush
-//! each; while a batch is being written, a close request still gets through, so a client that
-//! stopped reading cannot hold the task. Whatever way a connection ends (a close frame, a
-//! broken rule, a dropped TCP connection, silence), it ends in the same `Hub::disconnect`.
+//! queued, a frame from the client, or the ping timer; when several are ready it takes them in
+//! turn, so neither a busy room nor a busy client starves the other side. Frames go out in
+//! batches with one flush each. Every write has a deadline: a socket that accepts nothing for
+//! [`WRITE_STALL`] (or for the idle timeout, if that is shorter), or a client silent past the
+//! idle timeout while a write waits, ends the connection, so a client that stopped reading
+//! cannot hold the task. While a batch is being written a close request still gets through.
+//! Whatever way a connection ends (a close frame, a broken rule, a dropped TCP connection,
+//! silence, a stalled write, a panic), its [`crate::hub::Membership`] takes it out of its room.
 
 use std::pin::pin;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use async_io::Timer;
 use async_std::future::timeout;
 use async_std::io::WriteExt;
 use async_tungstenite::tungstenite::{Error as WsError, Message};
-use futures_util::future::{select, Either};
-use futures_util::{select_biased, FutureExt, SinkExt, StreamExt};
+use futures_util::{select, FutureExt, SinkExt, StreamExt};
 
 use crate::admission::Ticket;
+use crate::clock;
 use crate::excerpt::excerpt;
 use crate::flood::{Flood, Verdict};
 use crate::hub::{Close, Frame, Hub, Mailbox};
 use crate::names::PeerId;
 use crate::protocol::{decode, ClientMsg, ErrorCode, ServerMsg};
 use crate::server::Shared;
+use crate::time::Now;
 use crate::websocket::{self, ReadFailure, Socket};
 
 /// How long the client has to answer a close frame with its own.
@@ -35,6 +40,10 @@ const BATCH_FRAMES: usize = 64;
 const BATCH_BYTES: usize = 64 * 1024;
 /// Pings go out this many times per idle timeout, so a live client answers several in time.
 const PINGS_PER_IDLE_TIMEOUT: u32 = 3;
+/// The longest a socket may accept nothing of a write before the connection is dropped.
+pub const WRITE_STALL: Duration = Duration::from_secs(10);
+/// A batch is written in pieces of this size, each of which must go within the stall limit.
+const WRITE_PIECE: usize = 16 * 1024;
 
 /// How a connection ended, for the log.
 #[derive(Debug)]
@@ -45,6 +54,8 @@ enum End {
     ClosedByServer(Close),
     /// The client answered nothing for longer than the idle timeout.
     TimedOut,
+    /// The client stopped taking what the server writes.
+    WriteTimedOut,
     /// The connection ended without a closing handshake.
     Dropped(String),
 }
@@ -74,18 +85,19 @@ struct Session<'a> {
 /// `ticket` holds the connection's place under the caps until then.
 pub async fn serve(shared: Arc<Shared>, remote: String, ticket: Ticket, mut socket: Socket) {
     let hub = &shared.hub;
-    let (id, mailbox) = hub.connect();
+    let (membership, mailbox) = hub.join();
+    let id = membership.id();
     log::info!(peer:% = id, remote = remote.as_str(); "connected");
     let mut session = Session {
         hub,
         id,
-        flood: Flood::new(shared.rate_limit, now_millis()),
+        flood: Flood::new(shared.rate_limit, clock::tick()),
         last_heard: Instant::now(),
         idle_timeout: shared.idle_timeout,
         close_from_client: None,
     };
     let end = session.run(&mut socket, &mailbox).await;
-    hub.disconnect(id);
+    drop(membership);
     drop(ticket);
     match end {
         End::ClosedByClient { code, reason } => {
@@ -95,6 +107,7 @@ pub async fn serve(shared: Arc<Shared>, remote: String, ticket: Ticket, mut sock
             log::info!(peer:% = id, code = close.code, reason = close.reason, by = "server"; "closed")
         }
         End::TimedOut => log::info!(peer:% = id; "timed out"),
+        End::WriteTimedOut => log::info!(peer:% = id; "write timed out"),
         End::Dropped(error) => log::info!(peer:% = id, error = error.as_str(); "dropped"),
     }
 }
@@ -103,9 +116,12 @@ impl Session<'_> {
     async fn run(&mut self, socket: &mut Socket, mailbox: &Mailbox) -> End {
         let mut ticks = Timer::interval(self.idle_timeout / PINGS_PER_IDLE_TIMEOUT);
         loop {
-            // Biased: a close request goes before queued frames, and queued frames before
-            // reading more, so a busy client cannot starve its own deliveries.
-            let event = select_biased! {
+            // A close request goes before anything else that is ready; among the rest, `select!`
+            // takes whichever is ready in a random order, so none of them can starve the others.
+            if let Ok(close) = mailbox.closing.try_recv() {
+                return self.close(socket, close).await;
+            }
+            let event = select! {
                 close = mailbox.closing.recv().fuse() => close.map_or(Event::Released, Event::Closing),
                 frame = mailbox.next_frame().fuse() => frame.map_or(Event::Released, Event::Frame),
                 item = socket.next().fuse() => Event::Incoming(item),
@@ -128,6 +144,7 @@ impl Session<'_> {
                     if let Some((code, reason)) = self.close_from_client.take() {
                         // The WebSocket layer queued the answering close; nothing may be sent
                         // after it. The next read sends it, then ends the stream.
+                        socket.get_mut().closing();
                         let _ = timeout(CLOSE_REPLY_TIMEOUT, socket.next()).await;
                         return End::ClosedByClient { code, reason };
                     }
@@ -157,20 +174,27 @@ impl Session<'_> {
                         return end;
                     }
                 }
-                Event::Released => return End::Dropped("released by the hub".into()),
+                Event::Released => {
+                    // The hub asks for the close before it lets go of the queue, so one that
+                    // was asked for is waiting now.
+                    if let Ok(close) = mailbox.closing.try_recv() {
+                        return self.close(socket, close).await;
+                    }
+                    return End::Dropped("released by the hub".into());
+                }
             }
         }
     }
 
-    /// Handles one frame from the client.
+    /// Handles one message from the client.
     fn handle_message(&mut self, message: Message) {
-        let now = now_millis();
+        let now = clock::now();
         let counted = matches!(
             message,
             Message::Text(_) | Message::Binary(_) | Message::Ping(_)
         );
         let verdict = if counted {
-            self.flood.check_frame(now)
+            self.flood.check_frame(now.tick)
         } else {
             Verdict::Allow
         };
@@ -197,7 +221,7 @@ impl Session<'_> {
     }
 
     /// Logs one text frame, which arrived at `now`, and hands it to the hub.
-    fn handle_text(&mut self, now: u64, text: &str) {
+    fn handle_text(&mut self, now: Now, text: &str) {
         let (hub, id) = (self.hub, self.id);
         // Looking the room up takes the hub's lock: only when the line is printed.
         let room = log::log_enabled!(log::Level::Info)
@@ -213,7 +237,7 @@ impl Session<'_> {
                     _ => log::info!(peer:% = id, room, kind = msg.kind(); "frame"),
                 }
                 if matches!(msg, ClientMsg::Join { .. }) {
-                    let verdict = self.flood.check_join(now);
+                    let verdict = self.flood.check_join(now.tick);
                     if !self.admit(verdict, "too many joins: wait a few seconds") {
                         return;
                     }
@@ -242,43 +266,75 @@ impl Session<'_> {
         false
     }
 
+    /// How long one piece of a write may wait for the socket.
+    fn stall_limit(&self) -> Duration {
+        WRITE_STALL.min(self.idle_timeout)
+    }
+
+    /// When a client silent since `last_heard` has broken the idle promise: three pings per
+    /// idle timeout, so a live client is heard of within a third of it past the timeout.
+    fn idle_deadline(&self) -> Instant {
+        self.last_heard + self.idle_timeout + self.idle_timeout / PINGS_PER_IDLE_TIMEOUT
+    }
+
     /// Writes a batch of queued frames (or, with no first frame, a ping) and flushes once.
-    /// A close request cuts a slow write short.
+    /// A close request cuts a slow write short; a write that stalls, or a client that stays
+    /// silent past its idle deadline while the write waits, ends the connection.
     async fn write(
         &mut self,
         socket: &mut Socket,
         mailbox: &Mailbox,
         first: Option<Frame>,
     ) -> Option<End> {
-        let batch = async {
-            // Anything the WebSocket layer has queued itself (a pong) goes out first, so the
-            // frames written below never cut into it.
-            socket.flush().await?;
-            let Some(first) = first else {
-                return socket.send(Message::Ping(Default::default())).await;
-            };
-            // Written straight to the connection, not through the WebSocket layer's buffer,
-            // which keeps the capacity of its largest write for the life of the connection.
-            let mut out = Vec::with_capacity(first.len() + websocket::MAX_FRAME_HEADER);
-            websocket::encode_text_frame(&mut out, first.as_bytes());
-            for _ in 1..BATCH_FRAMES {
-                if out.len() >= BATCH_BYTES {
-                    break;
-                }
-                let Some(frame) = mailbox.try_next_frame() else {
-                    break;
+        let close = {
+            let stall = self.stall_limit();
+            let idle = Timer::at(self.idle_deadline());
+            let batch = async {
+                // Anything the WebSocket layer has queued itself (a pong) goes out first, so the
+                // frames written below never cut into it.
+                within(stall, socket.flush()).await?;
+                let Some(first) = first else {
+                    return within(stall, socket.send(Message::Ping(Default::default()))).await;
                 };
-                websocket::encode_text_frame(&mut out, frame.as_bytes());
+                // Written straight to the connection, not through the WebSocket layer's buffer,
+                // which keeps the capacity of its largest write for the life of the connection.
+                let mut out = Vec::with_capacity(first.len() + websocket::MAX_FRAME_HEADER);
+                websocket::encode_text_frame(&mut out, first.as_bytes());
+                for _ in 1..BATCH_FRAMES {
+                    if out.len() >= BATCH_BYTES {
+                        break;
+                    }
+                    let Some(frame) = mailbox.try_next_frame() else {
+                        break;
+                    };
+                    websocket::encode_text_frame(&mut out, frame.as_bytes());
+                }
+                let connection = socket.get_mut();
+                for piece in out.chunks(WRITE_PIECE) {
+                    within(stall, async {
+                        connection.write_all(piece).await.map_err(WsError::Io)
+                    })
+                    .await?;
+                }
+                within(stall, async {
+                    connection.flush().await.map_err(WsError::Io)
+                })
+                .await
+            };
+            let mut batch = pin!(batch.fuse());
+            let mut idle = pin!(FutureExt::fuse(idle));
+            select! {
+                written = batch => return match written {
+                    Ok(()) => None,
+                    Err(Stalled::Timeout) => Some(End::WriteTimedOut),
+                    Err(Stalled::Failed(err)) => Some(End::Dropped(err.to_string())),
+                },
+                _ = idle => return Some(End::WriteTimedOut),
+                close = mailbox.closing.recv().fuse() => match close {
+                    Ok(close) => close,
+                    Err(_) => return Some(End::Dropped("released by the hub".into())),
+                },
             }
-            let connection = socket.get_mut();
-            connection.write_all(&out).await?;
-            connection.flush().await.map_err(WsError::Io)
-        };
-        let close = match select(pin!(batch), pin!(mailbox.closing.recv())).await {
-            Either::Left((Ok(()), _)) => return None,
-            Either::Left((Err(err), _)) => return Some(End::Dropped(err.to_string())),
-            Either::Right((Ok(close), _)) => close,
-            Either::Right((Err(_), _)) => return Some(End::Dropped("released by the hub".into())),
         };
         Some(self.close(socket, close).await)
     }
@@ -286,6 +342,7 @@ impl Session<'_> {
     /// Sends a close frame and waits a while for the client's reply.
     async fn close(&mut self, socket: &mut Socket, close: Close) -> End {
         websocket::send_close(socket, close).await;
+        socket.get_mut().closing();
         let reply = async {
             while let Some(item) = socket.next().await {
                 if item.is_err() {
@@ -298,8 +355,22 @@ impl Session<'_> {
     }
 }
 
-fn now_millis() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |elapsed| elapsed.as_millis() as u64)
+/// Why a write did not finish.
+enum Stalled {
+    /// The socket took nothing within the limit.
+    Timeout,
+    /// The socket failed.
+    Failed(WsError),
+}
+
+/// Runs one step of a write within `limit`.
+async fn within(
+    limit: Duration,
+    step: impl std::future::Future<Output = Result<(), WsError>>,
+) -> Result<(), Stalled> {
+    match timeout(limit, step).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(err)) => Err(Stalled::Failed(err)),
+        Err(_) => Err(Stalled::Timeout),
+    }
 }

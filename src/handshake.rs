@@ -1,11 +1,14 @@
 //! Checks on a WebSocket upgrade request before it is accepted.
 //!
 //! A browser sends `Origin` with every WebSocket request: Room accepts its own origin (the page's
-//! scheme and `Host`) and the ones the operator allows, so no other site can open a socket in a
+//! scheme and `Host`, which the server has already checked is one of its names, see
+//! [`crate::hosts`]) and the ones the operator allows, so no other site can open a socket in a
 //! visitor's name. Requests without `Origin` come from programs, not browsers, and are allowed.
 //! A malformed upgrade gets a 400 that says what is wrong, instead of a server error.
 
 use base64::Engine;
+
+use crate::hosts::Names;
 
 /// Why an upgrade request was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -42,12 +45,10 @@ pub struct Upgrade<'a> {
     pub origin: Option<&'a str>,
     /// `Host`.
     pub host: Option<&'a str>,
-    /// Whether the request came over TLS.
-    pub tls: bool,
 }
 
-/// Checks an upgrade request against the allowed origins (besides the server's own).
-pub fn check(upgrade: &Upgrade<'_>, allowed_origins: &[String]) -> Result<(), Refusal> {
+/// Checks an upgrade request, its origin against Room's names.
+pub fn check(upgrade: &Upgrade<'_>, names: &Names) -> Result<(), Refusal> {
     if upgrade.version.map(str::trim) != Some("13") {
         return Err(Refusal::BadVersion);
     }
@@ -57,10 +58,7 @@ pub fn check(upgrade: &Upgrade<'_>, allowed_origins: &[String]) -> Result<(), Re
         return Err(Refusal::BadKey);
     }
     if let Some(origin) = upgrade.origin {
-        let scheme = if upgrade.tls { "https" } else { "http" };
-        let own = upgrade.host.map(|host| format!("{scheme}://{host}"));
-        let same = |allowed: &str| allowed.eq_ignore_ascii_case(origin);
-        if !(own.as_deref().is_some_and(same) || allowed_origins.iter().any(|a| same(a))) {
+        if !names.allows_origin(origin, upgrade.host) {
             return Err(Refusal::Origin(origin.to_owned()));
         }
     }
@@ -79,38 +77,38 @@ mod tests {
             version: Some("13"),
             origin,
             host: Some("room.example:3000"),
-            tls: false,
         }
+    }
+
+    fn names(origins: &[&str]) -> Names {
+        let origins: Vec<String> = origins.iter().map(|o| o.to_string()).collect();
+        Names::new(&["room.example".into()], &[], &origins, None).unwrap()
     }
 
     #[test]
     fn a_program_without_origin_and_the_servers_own_pages_may_connect() {
-        assert_eq!(check(&upgrade(None), &[]), Ok(()));
-        assert_eq!(
-            check(&upgrade(Some("http://room.example:3000")), &[]),
-            Ok(())
-        );
-        assert_eq!(
-            check(&upgrade(Some("HTTP://Room.Example:3000")), &[]),
-            Ok(())
-        );
+        let names = names(&[]);
+        assert_eq!(check(&upgrade(None), &names), Ok(()));
+        for origin in [
+            "http://room.example:3000",
+            "HTTP://Room.Example:3000",
+            // Behind a proxy that adds TLS.
+            "https://room.example:3000",
+        ] {
+            assert_eq!(check(&upgrade(Some(origin)), &names), Ok(()), "{origin}");
+        }
     }
 
     #[test]
     fn other_sites_are_refused_unless_allowed() {
         let evil = upgrade(Some("https://evil.example"));
         assert_eq!(
-            check(&evil, &[]),
+            check(&evil, &names(&[])),
             Err(Refusal::Origin("https://evil.example".into()))
         );
-        assert_eq!(check(&evil, &["https://evil.example".into()]), Ok(()));
-        let wrong_scheme = upgrade(Some("https://room.example:3000"));
-        assert!(check(&wrong_scheme, &[]).is_err());
-        let tls = Upgrade {
-            tls: true,
-            ..wrong_scheme
-        };
-        assert_eq!(check(&tls, &[]), Ok(()));
+        assert_eq!(check(&evil, &names(&["https://evil.example"])), Ok(()));
+        let other_port = upgrade(Some("http://room.example:8080"));
+        assert!(check(&other_port, &names(&[])).is_err());
     }
 
     #[test]
@@ -126,7 +124,11 @@ mod tests {
                 key,
                 ..upgrade(None)
             };
-            assert_eq!(check(&request, &[]), Err(Refusal::BadKey), "{key:?}");
+            assert_eq!(
+                check(&request, &Names::default()),
+                Err(Refusal::BadKey),
+                "{key:?}"
+            );
         }
         for version in [None, Some("8"), Some("14"), Some("13, 8")] {
             let request = Upgrade {
@@ -134,7 +136,7 @@ mod tests {
                 ..upgrade(None)
             };
             assert_eq!(
-                check(&request, &[]),
+                check(&request, &Names::default()),
                 Err(Refusal::BadVersion),
                 "{version:?}"
             );

@@ -4,9 +4,11 @@
 //! could make it buffer without end. [`Guarded`] sits between the socket and async-h1 and
 //! counts the bytes of each request head as they are read: past [`MAX_HEAD_BYTES`] without
 //! the blank line that ends a head, reading fails and the connection is dropped. It also
-//! notes when a head started, so the listener can drop a client that takes longer than
-//! [`HEAD_TIMEOUT`] to send one. Once the connection becomes a WebSocket, the guard steps
-//! aside ([`HeadWatch::stop`]).
+//! notes when a head started and when the connection last went quiet, so the listener can drop
+//! a client that takes longer than [`HEAD_TIMEOUT`] to send a head, sends nothing within
+//! [`FIRST_BYTE_TIMEOUT`] of connecting, or keeps an idle connection open past
+//! [`KEEP_ALIVE_TIMEOUT`]: a connection that sends nothing costs a file descriptor like any
+//! other. Once the connection becomes a WebSocket, the guard steps aside ([`HeadWatch::stop`]).
 //!
 //! Room takes no request bodies, so whatever follows a head is the next head.
 
@@ -22,12 +24,17 @@ use async_std::io::{Read as AsyncRead, Write as AsyncWrite};
 pub const MAX_HEAD_BYTES: usize = 16 * 1024;
 /// The longest a client may take to send a request head, from its first byte.
 pub const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
+/// The longest a new connection may wait before the first byte of its first request.
+pub const FIRST_BYTE_TIMEOUT: Duration = Duration::from_secs(5);
+/// The longest a connection may stay open between a request and the next one. Generous beside
+/// the first byte's deadline: the response to the last request may still be on its way.
+pub const KEEP_ALIVE_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// The end of a request head.
 const BLANK_LINE: &[u8] = b"\r\n\r\n";
 
 /// Where the reading of heads stands.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Scan {
     /// Bytes of the head being read.
     bytes: usize,
@@ -35,8 +42,47 @@ struct Scan {
     matched: usize,
     /// When the head being read started.
     started: Option<Instant>,
+    /// When the connection opened, or the last head ended.
+    quiet_since: Instant,
+    /// Whether a head has ended on this connection.
+    served: bool,
     /// The connection is a WebSocket now: nothing more to check.
     stopped: bool,
+}
+
+impl Default for Scan {
+    fn default() -> Self {
+        Scan {
+            bytes: 0,
+            matched: 0,
+            started: None,
+            quiet_since: Instant::now(),
+            served: false,
+            stopped: false,
+        }
+    }
+}
+
+/// Why a connection was dropped for its timing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Overdue {
+    /// A head took longer than [`HEAD_TIMEOUT`].
+    Head,
+    /// Nothing came within [`FIRST_BYTE_TIMEOUT`] of connecting.
+    FirstByte,
+    /// The connection stayed idle past [`KEEP_ALIVE_TIMEOUT`].
+    KeepAlive,
+}
+
+impl Overdue {
+    /// For the log.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Overdue::Head => "request head timed out",
+            Overdue::FirstByte => "no request after connecting",
+            Overdue::KeepAlive => "idle between requests",
+        }
+    }
 }
 
 /// A handle on a guarded connection's scan, shared by all clones of its stream.
@@ -49,13 +95,21 @@ impl HeadWatch {
         self.lock().stopped = true;
     }
 
-    /// Whether a head has been arriving for longer than [`HEAD_TIMEOUT`].
-    pub fn overdue(&self) -> bool {
+    /// Whether the connection has broken one of the time limits, and which.
+    pub fn overdue(&self) -> Option<Overdue> {
         let scan = self.lock();
-        !scan.stopped
-            && scan
-                .started
-                .is_some_and(|started| started.elapsed() > HEAD_TIMEOUT)
+        if scan.stopped {
+            return None;
+        }
+        match scan.started {
+            Some(started) if started.elapsed() > HEAD_TIMEOUT => Some(Overdue::Head),
+            Some(_) => None,
+            None if !scan.served && scan.quiet_since.elapsed() > FIRST_BYTE_TIMEOUT => {
+                Some(Overdue::FirstByte)
+            }
+            None if scan.quiet_since.elapsed() > KEEP_ALIVE_TIMEOUT => Some(Overdue::KeepAlive),
+            None => None,
+        }
     }
 
     /// Counts bytes just read; an error when a head grows past [`MAX_HEAD_BYTES`].
@@ -80,6 +134,8 @@ impl HeadWatch {
                 scan.bytes = 0;
                 scan.matched = 0;
                 scan.started = None;
+                scan.served = true;
+                scan.quiet_since = Instant::now();
             } else if scan.bytes > MAX_HEAD_BYTES {
                 return Err(io::Error::new(
                     io::ErrorKind::InvalidData,
@@ -163,7 +219,22 @@ mod tests {
         watch.count(b"GET / HTTP/1.1\r\n\r").unwrap();
         watch.count(b"\n").unwrap();
         assert_eq!(watch.lock().bytes, 0);
-        assert!(!watch.overdue());
+        assert_eq!(watch.overdue(), None);
+    }
+
+    #[test]
+    fn a_silent_connection_is_overdue_after_the_first_byte_deadline() {
+        let watch = HeadWatch::default();
+        watch.lock().quiet_since = Instant::now() - FIRST_BYTE_TIMEOUT - Duration::from_millis(1);
+        assert_eq!(watch.overdue(), Some(Overdue::FirstByte));
+        // Once a request was served, the longer keep-alive deadline applies.
+        watch.count(b"GET / HTTP/1.1\r\n\r\n").unwrap();
+        watch.lock().quiet_since = Instant::now() - FIRST_BYTE_TIMEOUT - Duration::from_millis(1);
+        assert_eq!(watch.overdue(), None);
+        watch.lock().quiet_since = Instant::now() - KEEP_ALIVE_TIMEOUT - Duration::from_millis(1);
+        assert_eq!(watch.overdue(), Some(Overdue::KeepAlive));
+        watch.stop();
+        assert_eq!(watch.overdue(), None);
     }
 
     #[test]
@@ -187,6 +258,6 @@ mod tests {
         watch.count(b"GET /ws HTTP/1.1\r\n\r\n").unwrap();
         watch.stop();
         watch.count(&vec![0; 4 * MAX_HEAD_BYTES]).unwrap();
-        assert!(!watch.overdue());
+        assert_eq!(watch.overdue(), None);
     }
 }

@@ -3,17 +3,24 @@
 //! Every connection task calls into one [`Hub`]. The hub runs the pure [`Rooms`] core under a
 //! lock and puts the frames it returns into bounded per-connection queues with `try_send`, so
 //! delivering never waits for a client: a connection whose queue is full is closed instead.
+//! Frames the core holds back for a later time go out from [`Hub::run_timers`].
+//!
+//! Nothing is logged while the lock is held: what happened is gathered under it and logged
+//! after, so a slow log can never hold up the rooms.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use async_channel::{Receiver, Sender};
+use async_io::Timer;
 use async_tungstenite::tungstenite::Utf8Bytes;
 
+use crate::clock;
 use crate::names::{PeerId, RoomName};
-use crate::protocol::{ClientMsg, RoomInfo, ServerMsg};
-use crate::rooms::{Limits, Outgoing, Rooms, To};
+use crate::protocol::{ClientMsg, ServerMsg};
+use crate::rooms::{Limits, Outgoing, RoomList, Rooms, To};
+use crate::time::{Now, Tick};
 
 /// How many frames may wait for one connection before it counts as too slow.
 pub const QUEUE_FRAMES: usize = 512;
@@ -67,6 +74,11 @@ impl Close {
     pub const IDLE: Close = Close {
         code: 1001,
         reason: "no answer to pings",
+    };
+    /// A message came in more fragments than any client needs.
+    pub const TOO_MANY_FRAGMENTS: Close = Close {
+        code: 1009,
+        reason: "message in too many fragments",
     };
     /// The client went on sending faster than the rate limit after being told.
     pub const RATE_LIMITED: Close = Close {
@@ -136,6 +148,8 @@ impl Link {
 struct State {
     rooms: Rooms,
     links: HashMap<PeerId, Link>,
+    /// Whether the timer task knows of the core's next deadline.
+    timer_armed: bool,
 }
 
 /// The room state shared by every connection of one server.
@@ -144,21 +158,98 @@ pub struct Hub {
     // A std mutex, not an async one: nothing async happens while it is held (the core is plain
     // Rust and queueing uses `try_send`), so the lock is short and never held across `.await`.
     state: Mutex<State>,
+    /// Wakes [`Hub::run_timers`] when the core has a deadline again.
+    wake_timers: Sender<()>,
+    timers_woken: Receiver<()>,
+}
+
+/// What happened under the lock that the log should hear of, once the lock is released.
+#[derive(Debug, Default)]
+#[must_use = "the log must hear of what happened"]
+struct Report {
+    closing: Vec<(PeerId, Close)>,
+}
+
+impl Report {
+    fn log(self) {
+        for (id, close) in self.closing {
+            log::info!(peer:% = id, code = close.code, reason = close.reason; "closing");
+        }
+    }
+}
+
+/// A connection's place in the hub, for as long as its task runs: dropping it, whatever way
+/// the task ends (an error, a panic), takes the connection out of its room.
+#[derive(Debug)]
+pub struct Membership<'a> {
+    hub: &'a Hub,
+    id: PeerId,
+}
+
+impl Membership<'_> {
+    /// The connection's id.
+    pub fn id(&self) -> PeerId {
+        self.id
+    }
+}
+
+impl Drop for Membership<'_> {
+    fn drop(&mut self) {
+        self.hub.disconnect(self.id);
+    }
 }
 
 impl Hub {
     /// An empty hub.
     pub fn new(limits: Limits) -> Self {
+        let (wake_timers, timers_woken) = async_channel::bounded(1);
         Hub {
             state: Mutex::new(State {
                 rooms: Rooms::new(limits),
                 links: HashMap::new(),
+                timer_armed: false,
             }),
+            wake_timers,
+            timers_woken,
         }
     }
 
+    /// Sends the frames the core held back, each when its time comes; runs for ever.
+    pub async fn run_timers(&self) {
+        loop {
+            let deadline = {
+                let mut state = self.lock();
+                let deadline = state.rooms.next_deadline();
+                state.timer_armed = deadline.is_some();
+                deadline
+            };
+            match deadline {
+                None => {
+                    // Woken by the first change that sets a deadline.
+                    let _ = self.timers_woken.recv().await;
+                }
+                Some(deadline) => {
+                    Timer::at(clock::instant(deadline)).await;
+                    let report = {
+                        let mut state = self.lock();
+                        let out = state.rooms.poll(clock::tick());
+                        state.deliver(out)
+                    };
+                    report.log();
+                }
+            }
+        }
+    }
+
+    /// Registers a new connection and queues its `welcome`. The connection stays registered
+    /// until its [`Membership`] is dropped.
+    pub fn join(&self) -> (Membership<'_>, Mailbox) {
+        let (id, mailbox) = self.connect();
+        (Membership { hub: self, id }, mailbox)
+    }
+
     /// Registers a new connection and queues its `welcome`.
-    pub fn connect(&self) -> (PeerId, Mailbox) {
+    fn connect(&self) -> (PeerId, Mailbox) {
         // Unbounded as a channel, bounded by `Link::push`: a bounded channel allocates all of its
         // slots up front, 20 KiB for every connection, idle or not.
         let (frames_tx, frames) = async_channel::unbounded();
@@ -172,7 +263,9 @@ impl Hub {
             closing: closing_tx,
         };
         state.links.insert(id, link);
-        state.deliver(out);
+        let report = state.deliver(out);
+        drop(state);
+        report.log();
         let mailbox = Mailbox {
             frames,
             queued_bytes,
@@ -182,38 +275,49 @@ impl Hub {
     }
 
     /// Runs one client frame through the room state and queues what it causes.
-    pub fn handle(&self, now: u64, from: PeerId, msg: ClientMsg) {
-        let mut state = self.lock();
-        let out = state.rooms.handle(now, from, msg);
-        state.deliver(out);
+    pub fn handle(&self, now: Now, from: PeerId, msg: ClientMsg) {
+        self.with_state(|state| {
+            let out = state.rooms.handle(now, from, msg);
+            state.deliver(out)
+        });
     }
 
     /// Queues a frame for one connection, such as the `error` for a frame that was not JSON.
     pub fn reply(&self, to: PeerId, msg: ServerMsg) {
-        self.lock().deliver(vec![Outgoing {
-            to: To::One(to),
-            msg,
-        }]);
+        self.with_state(|state| {
+            state.deliver(vec![Outgoing {
+                to: To::One(to),
+                msg,
+            }])
+        });
     }
 
     /// Asks the connection's writer to send a close frame, and takes the connection out of its
     /// room at once: the others need not wait for the closing handshake.
     pub fn close(&self, id: PeerId, close: Close) {
-        self.lock().remove(id, Some(close));
+        let now = clock::tick();
+        self.with_state(|state| state.remove(now, id, Some(close)));
     }
 
     /// Forgets a connection that ended; a no-op if it is already gone.
-    pub fn disconnect(&self, id: PeerId) {
-        self.lock().remove(id, None);
+    fn disconnect(&self, id: PeerId) {
+        let now = clock::tick();
+        self.with_state(|state| state.remove(now, id, None));
     }
 
     /// Asks every connection to close with 1001, for a shutdown.
     pub fn close_all(&self) {
-        let mut state = self.lock();
-        let ids: Vec<PeerId> = state.links.keys().copied().collect();
-        for id in ids {
-            state.remove(id, Some(Close::GOING_AWAY));
-        }
+        let now = clock::tick();
+        self.with_state(|state| {
+            let ids: Vec<PeerId> = state.links.keys().copied().collect();
+            let mut report = Report::default();
+            for id in ids {
+                report
+                    .closing
+                    .extend(state.remove(now, id, Some(Close::GOING_AWAY)).closing);
+            }
+            report
+        });
     }
 
     /// How many rooms exist now.
@@ -221,8 +325,13 @@ impl Hub {
         self.lock().rooms.room_count()
     }
 
+    /// What the chat history of all rooms costs now, in bytes.
+    pub fn history_bytes(&self) -> usize {
+        self.lock().rooms.history_bytes()
+    }
+
     /// The room list as visitors may see it: `None` when it is private.
-    pub fn public_room_list(&self) -> Option<Vec<RoomInfo>> {
+    pub fn public_room_list(&self) -> Option<RoomList> {
         self.lock().rooms.public_room_list()
     }
 
@@ -236,6 +345,22 @@ impl Hub {
         self.lock().links.len()
     }
 
+    /// Runs `change` under the lock, wakes the timer task if the core has a deadline it does
+    /// not know of, and logs what happened once the lock is released.
+    fn with_state(&self, change: impl FnOnce(&mut State) -> Report) {
+        let report = {
+            let mut state = self.lock();
+            let report = change(&mut state);
+            if !state.timer_armed && state.rooms.next_deadline().is_some() {
+                state.timer_armed = true;
+                // A full channel means the timer task is being woken already.
+                let _ = self.wake_timers.try_send(());
+            }
+            report
+        };
+        report.log();
+    }
+
     fn lock(&self) -> MutexGuard<'_, State> {
         // The state is changed only by the core, which does not panic on any input; were a
         // thread to panic while holding the lock anyway, the others keep serving.
@@ -247,7 +372,7 @@ impl State {
     /// Queues `out`, in order. Queueing happens under the lock on purpose: two chats to the same
     /// room must reach every member in `seq` order, so frames enter queues in the order the core
     /// made them.
-    fn deliver(&mut self, out: Vec<Outgoing>) {
+    fn deliver(&mut self, out: Vec<Outgoing>) -> Report {
         let mut overflowed = Vec::new();
         for Outgoing { to, msg } in out {
             let frame = Frame::from(msg.encode());
@@ -271,24 +396,32 @@ impl State {
                 }
             }
         }
+        let mut report = Report::default();
+        let now = clock::tick();
         for id in overflowed {
-            self.remove(id, Some(Close::TOO_SLOW));
+            report
+                .closing
+                .extend(self.remove(now, id, Some(Close::TOO_SLOW)).closing);
         }
+        report
     }
 
-    /// Takes a connection out of the state, optionally asking its writer to close it first.
-    fn remove(&mut self, id: PeerId, close: Option<Close>) {
+    /// Takes a connection out of the state at `now`, optionally asking its writer to close it
+    /// first.
+    fn remove(&mut self, now: Tick, id: PeerId, close: Option<Close>) -> Report {
         let Some(link) = self.links.remove(&id) else {
-            return;
+            return Report::default();
         };
+        let mut report = Report::default();
         if let Some(close) = close {
-            log::info!(peer:% = id, code = close.code, reason = close.reason; "closing");
+            report.closing.push((id, close));
             // The closing queue holds one request and this is the only one ever sent, since
             // the link is gone after it; a failure means the writer has already stopped.
             let _ = link.closing.try_send(close);
         }
-        let out = self.rooms.disconnect(id);
-        self.deliver(out);
+        let out = self.rooms.disconnect(now, id);
+        report.closing.extend(self.deliver(out).closing);
+        report
     }
 }
 
@@ -309,7 +442,7 @@ mod tests {
 
     fn join(hub: &Hub, id: PeerId, room: &str) {
         let msg = decode(&format!(r#"{{"type":"join","room":"{room}"}}"#)).unwrap();
-        hub.handle(0, id, msg);
+        hub.handle(clock::now(), id, msg);
     }
 
     #[test]
@@ -333,7 +466,8 @@ mod tests {
         let mut seen_by_fast = Vec::new();
         let mut sent = 0;
         while hub.room_of(slow).is_some() {
-            hub.handle(0, fast, decode(r#"{"type":"chat","text":"hi"}"#).unwrap());
+            let chat = decode(r#"{"type":"chat","text":"hi"}"#).unwrap();
+            hub.handle(clock::now(), fast, chat);
             seen_by_fast.extend(drain(&fast_box));
             sent += 1;
             assert!(sent <= QUEUE_FRAMES, "the slow reader was never dropped");
@@ -355,5 +489,24 @@ mod tests {
         hub.disconnect(id);
         assert_eq!(mailbox.closing.try_recv(), Ok(Close::UNSUPPORTED_DATA));
         assert_eq!(hub.connection_count(), 0);
+    }
+
+    #[test]
+    fn a_task_that_panics_still_leaves_its_room() {
+        let hub = hub();
+        let (stays, stays_box) = hub.connect();
+        join(&hub, stays, "r");
+        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let (member, _mailbox) = hub.join();
+            join(&hub, member.id(), "r");
+            panic!("a bug in the connection task");
+        }));
+        assert!(panicked.is_err());
+        assert_eq!(hub.connection_count(), 1);
+        let frames = drain(&stays_box);
+        assert!(
+            frames.iter().any(|f| f["type"] == "peer_left"),
+            "{frames:?}"
+        );
     }
 }

@@ -1,17 +1,34 @@
 //! `room`: starts the meeting server with the settings from the command line.
 
 use std::process::ExitCode;
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+use std::time::Duration;
 
 use clap::Parser;
 
 use room::config::Config;
+use room::logging;
 use room::server::Server;
 
-#[async_std::main]
-async fn main() -> ExitCode {
+/// How long the log may take to write out what it still holds when Room stops.
+const LOG_FLUSH_LIMIT: Duration = Duration::from_secs(2);
+
+fn main() -> ExitCode {
     let config = Config::parse();
-    femme::with_level(config.log_level);
-    let server = match Server::bind(&config).await {
+    let sink = logging::start(config.log_level);
+    let dropped = sink
+        .as_ref()
+        .map_or_else(|| Arc::new(AtomicU64::new(0)), logging::Sink::dropped);
+    let status = async_std::task::block_on(run(config, dropped));
+    if let Some(sink) = sink {
+        sink.finish(LOG_FLUSH_LIMIT);
+    }
+    status
+}
+
+async fn run(config: Config, log_lines_dropped: Arc<AtomicU64>) -> ExitCode {
+    let server = match Server::bind(&config, log_lines_dropped).await {
         Ok(server) => server,
         Err(err) => {
             log::error!(error:% = err; "cannot start");
@@ -26,8 +43,10 @@ async fn main() -> ExitCode {
     }) {
         log::warn!(error:% = err; "cannot catch signals; stopping will not be graceful");
     }
-    // Tests and people read this line to find a server started on port 0.
+    // People and programs read this line to find the server (on port 0, say), whatever the
+    // log level: so it goes to stderr too.
     log::info!(url = server.url(); "listening on {}", server.url());
+    eprintln!("room: listening on {}", server.url());
     let shutdown = async move {
         let _ = stopped.recv().await;
     };

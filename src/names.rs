@@ -61,6 +61,10 @@ pub enum NameError {
     /// A control character (newline, escape, ...) somewhere inside.
     #[error("must not contain control characters")]
     ControlCharacter,
+    /// A character that reorders the text around it (U+202E and friends), which would let a
+    /// name look like another or turn the words next to it around.
+    #[error("must not contain bidirectional formatting characters")]
+    Bidi,
     /// `.` or `..`, which a browser reads as a path step, so the room's link could not work.
     #[error("must not be . or ..")]
     Dots,
@@ -78,10 +82,21 @@ fn parse_name(raw: &str, max_chars: usize) -> Result<String, NameError> {
     if trimmed.chars().any(char::is_control) {
         return Err(NameError::ControlCharacter);
     }
+    if trimmed.chars().any(is_bidi_control) {
+        return Err(NameError::Bidi);
+    }
     Ok(trimmed.to_owned())
 }
 
-/// A person's display name: 1 to 32 characters after trimming, no control characters.
+/// The characters of Unicode's bidirectional algorithm that change the order of the text
+/// around them: the Arabic letter mark, the left-to-right and right-to-left marks, the
+/// embeddings and overrides (U+202A to U+202E) and the isolates (U+2066 to U+2069).
+pub fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// A person's display name: 1 to 32 characters after trimming, no control characters and no
+/// bidirectional formatting characters.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(transparent)]
 pub struct Nickname(String);
@@ -109,7 +124,8 @@ impl fmt::Display for Nickname {
     }
 }
 
-/// A room's name: 1 to 64 characters after trimming, any script, no control characters.
+/// A room's name: 1 to 64 characters after trimming, any script, no control characters and no
+/// bidirectional formatting characters.
 ///
 /// Names are compared exactly as typed (after trimming): `Team` and `team` are two rooms.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -184,6 +200,20 @@ mod tests {
             RoomName::parse("x\u{1b}[31m"),
             Err(NameError::ControlCharacter)
         );
+    }
+
+    #[test]
+    fn characters_that_reorder_text_are_refused_in_names() {
+        for c in [
+            '\u{202E}', '\u{202A}', '\u{2066}', '\u{2069}', '\u{200F}', '\u{061C}',
+        ] {
+            let name = format!("ann{c}gpj.exe");
+            assert_eq!(Nickname::parse(&name), Err(NameError::Bidi), "{c:?}");
+            assert_eq!(RoomName::parse(&name), Err(NameError::Bidi), "{c:?}");
+        }
+        // Right-to-left scripts themselves are names like any other.
+        assert!(RoomName::parse("اجتماع").is_ok());
+        assert!(Nickname::parse("שרה").is_ok());
     }
 
     #[test]

@@ -9,7 +9,8 @@ use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
 use crate::excerpt::excerpt;
 use crate::names::{RoomName, NICKNAME_MAX_CHARS, ROOM_NAME_MAX_CHARS};
-use crate::protocol::RoomInfo;
+use crate::protocol::{RoomInfo, ROOM_LIST_MAX};
+use crate::rooms::RoomList;
 
 /// Everything but RFC 3986 unreserved characters (ALPHA / DIGIT / `-` `.` `_` `~`) is encoded,
 /// so a room name is always exactly one path segment: `/` and `?` inside a name stay data.
@@ -71,12 +72,20 @@ fn room_item(room: &RoomInfo) -> Markup {
     }
 }
 
+/// "Showing the 100 busiest of 250 rooms." when the list is cut, else nothing.
+pub fn rooms_more(shown: usize, total: usize) -> String {
+    if total > shown {
+        format!("Showing the {shown} busiest of {total} rooms.")
+    } else {
+        String::new()
+    }
+}
+
 /// The home page: pick a nickname, join or start a meeting, see the rooms that exist now.
 ///
-/// `rooms` is the list at render time; `static/home.js` keeps it live from `welcome` and
-/// `rooms` frames.
-/// The home page. `rooms` is the live room list, or `None` when the list is private.
-pub fn home(rooms: Option<&[RoomInfo]>) -> Markup {
+/// `rooms` is the list at render time (the busiest rooms), or `None` when the list is private;
+/// `static/home.js` keeps it live from `welcome`, `rooms` and `room` frames.
+pub fn home(rooms: Option<&RoomList>) -> Markup {
     let body = html! {
         main #home.page.home {
             section.card.intro {
@@ -104,14 +113,17 @@ pub fn home(rooms: Option<&[RoomInfo]>) -> Markup {
                 button #new-meeting.secondary type="button" { "New meeting" }
                 p #status.status role="status" aria-live="polite" { "Connecting…" }
             }
-            @if let Some(rooms) = rooms {
+            @if let Some(list) = rooms {
                 section.card.rooms aria-labelledby="rooms-heading" {
                     h2 #rooms-heading { "Rooms now" }
-                    p #rooms-empty.muted hidden[!rooms.is_empty()] { "No meetings right now." }
-                    ul #room-list.room-list {
-                        @for room in rooms {
+                    p #rooms-empty.muted hidden[!list.rooms.is_empty()] { "No meetings right now." }
+                    ul #room-list.room-list data-max-rooms=(ROOM_LIST_MAX) {
+                        @for room in &list.rooms {
                             (room_item(room))
                         }
+                    }
+                    p #rooms-more.muted hidden[list.total <= list.rooms.len()] {
+                        (rooms_more(list.rooms.len(), list.total))
                     }
                 }
             }
@@ -153,15 +165,17 @@ const SETTINGS_ICON: &str =
 ///
 /// The name travels to `static/room.js` in the `data-room` attribute of `#room-page`, so the
 /// script never parses it out of the URL; `ice_servers_json` (a JSON array of `RTCIceServer`
-/// objects, `[]` when there are none) travels in `data-ice-servers`. Both go through maud's
-/// attribute escaping.
+/// objects, `[]` when there are none) travels in `data-ice-servers`, and `relay_only` (calls
+/// only through the TURN servers) in `data-ice-relay-only`. They go through maud's attribute
+/// escaping.
 ///
 /// The ids, classes and `data-*` attributes here, and the tiles room.js builds in
 /// `#video-grid` (`div.tile[data-peer-id]`), are the contract with the scripts and the browser
 /// tests.
-pub fn room(name: &RoomName, ice_servers_json: &str) -> Markup {
+pub fn room(name: &RoomName, ice_servers_json: &str, relay_only: bool) -> Markup {
     let body = html! {
-        main #room-page.page.room data-room=(name.as_str()) data-ice-servers=(ice_servers_json) {
+        main #room-page.page.room data-room=(name.as_str()) data-ice-servers=(ice_servers_json)
+            data-ice-relay-only=(relay_only) {
             header.room-header {
                 div.room-title-block {
                     h1 #room-title.room-title { (name.as_str()) }
@@ -326,10 +340,36 @@ mod tests {
         }
     }
 
+    fn list(rooms: &[RoomInfo]) -> RoomList {
+        RoomList {
+            rooms: rooms.to_vec(),
+            total: rooms.len(),
+        }
+    }
+
+    /// A cut list says how many rooms there are in all.
+    #[test]
+    fn a_cut_room_list_says_how_many_rooms_exist() {
+        let cut = RoomList {
+            rooms: vec![info("busy", 9)],
+            total: 250,
+        };
+        let page = home(Some(&cut)).into_string();
+        assert!(
+            page.contains("Showing the 1 busiest of 250 rooms."),
+            "{page}"
+        );
+        let whole = home(Some(&list(&[info("busy", 9)]))).into_string();
+        assert!(
+            whole.contains(r#"<p class="muted" id="rooms-more" hidden></p>"#),
+            "{whole}"
+        );
+    }
+
     /// The home page lists each room with a link to it and its member count.
     #[test]
     fn home_lists_rooms_with_links_and_counts() {
-        let page = home(Some(&[info("team sync", 3), info("solo", 1)])).into_string();
+        let page = home(Some(&list(&[info("team sync", 3), info("solo", 1)]))).into_string();
         assert!(page.starts_with("<!DOCTYPE html>"), "{page}");
         assert!(page.contains(r#"<a class="room-link" href="/room/team%20sync">team sync</a>"#));
         assert!(page.contains("3 people"), "{page}");
@@ -348,13 +388,13 @@ mod tests {
     /// With no rooms the home page says so.
     #[test]
     fn home_without_rooms_shows_the_empty_line() {
-        let page = home(Some(&[])).into_string();
+        let page = home(Some(&list(&[]))).into_string();
         assert!(
             page.contains(r#"<p class="muted" id="rooms-empty">"#),
             "{page}"
         );
         assert!(
-            page.contains(r#"<ul class="room-list" id="room-list"></ul>"#),
+            page.contains(r#"<ul class="room-list" id="room-list" data-max-rooms="100"></ul>"#),
             "{page}"
         );
     }
@@ -362,7 +402,7 @@ mod tests {
     /// A non-ASCII room name is percent-encoded as UTF-8 in its link and shown as typed.
     #[test]
     fn korean_room_links_are_percent_encoded() {
-        let page = home(Some(&[info("회의", 2)])).into_string();
+        let page = home(Some(&list(&[info("회의", 2)]))).into_string();
         assert!(
             page.contains(r#"href="/room/%ED%9A%8C%EC%9D%98""#),
             "{page}"
@@ -384,12 +424,12 @@ mod tests {
     #[test]
     fn script_in_a_room_name_is_escaped_everywhere() {
         let evil = "<script>alert(1)</script>";
-        let home_page = home(Some(&[info(evil, 1)])).into_string();
+        let home_page = home(Some(&list(&[info(evil, 1)]))).into_string();
         assert!(!home_page.contains(evil), "{home_page}");
         assert!(home_page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
         assert!(home_page.contains("/room/%3Cscript%3Ealert%281%29%3C%2Fscript%3E"));
 
-        let room_page = room(&RoomName::parse(evil).unwrap(), "[]").into_string();
+        let room_page = room(&RoomName::parse(evil).unwrap(), "[]", false).into_string();
         assert!(!room_page.contains(evil), "{room_page}");
         assert!(room_page.contains(r#"data-room="&lt;script&gt;alert(1)&lt;/script&gt;""#));
         assert!(room_page.contains("<title>&lt;script&gt;alert(1)&lt;/script&gt; · Room</title>"));
@@ -401,6 +441,7 @@ mod tests {
         let page = room(
             &RoomName::parse(r#"x" onmouseover="alert(1)"#).unwrap(),
             "[]",
+            false,
         )
         .into_string();
         assert!(
@@ -412,7 +453,7 @@ mod tests {
     /// The room page carries its name for room.js and has the panels the script fills.
     #[test]
     fn room_page_has_the_name_members_and_chat() {
-        let page = room(&RoomName::parse("회의실 🎥").unwrap(), "[]").into_string();
+        let page = room(&RoomName::parse("회의실 🎥").unwrap(), "[]", false).into_string();
         assert!(page.contains(r#"data-room="회의실 🎥""#), "{page}");
         assert!(page.contains(r#"data-href="/room/%ED%9A%8C%EC%9D%98%EC%8B%A4%20%F0%9F%8E%A5""#));
         for id in [
@@ -441,7 +482,7 @@ mod tests {
     /// choice to join without camera or microphone, a place for media errors and the button.
     #[test]
     fn room_page_has_the_prejoin_preview_and_device_pickers() {
-        let page = room(&RoomName::parse("standup").unwrap(), "[]").into_string();
+        let page = room(&RoomName::parse("standup").unwrap(), "[]", false).into_string();
         assert!(
             page.contains(
                 r#"<video class="preview" id="preview" muted autoplay playsinline></video>"#
@@ -469,7 +510,7 @@ mod tests {
     /// The call has its grid and one button per control, hidden until room.js joins.
     #[test]
     fn room_page_has_the_call_controls() {
-        let page = room(&RoomName::parse("standup").unwrap(), "[]").into_string();
+        let page = room(&RoomName::parse("standup").unwrap(), "[]", false).into_string();
         assert!(
             page.contains(r#"<div class="room-layout" id="call" hidden>"#),
             "{page}"
@@ -499,11 +540,11 @@ mod tests {
     #[test]
     fn ice_servers_travel_escaped_in_a_data_attribute() {
         let name = RoomName::parse("standup").unwrap();
-        let page = room(&name, "[]").into_string();
+        let page = room(&name, "[]", false).into_string();
         assert!(page.contains(r#"data-ice-servers="[]""#), "{page}");
 
         let json = r#"[{"urls":["turn:x:3478"],"username":"u\"><script>","credential":"c&d"}]"#;
-        let page = room(&name, json).into_string();
+        let page = room(&name, json, true).into_string();
         assert!(
             page.contains(
                 r#"data-ice-servers="[{&quot;urls&quot;:[&quot;turn:x:3478&quot;],&quot;username&quot;:&quot;u\&quot;&gt;&lt;script&gt;&quot;,&quot;credential&quot;:&quot;c&amp;d&quot;}]""#
@@ -511,6 +552,7 @@ mod tests {
             "{page}"
         );
         assert!(!page.contains("<script>"), "{page}");
+        assert!(page.contains(r#"data-ice-relay-only="true""#), "{page}");
     }
 
     /// The 404 page shows the escaped path and links home.

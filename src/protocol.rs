@@ -11,6 +11,12 @@ use crate::names::{Nickname, PeerId, RoomName};
 /// The protocol version announced in `welcome`.
 pub const VERSION: u32 = 1;
 
+/// The most rooms a room list (`welcome`, `rooms`, the home page) carries: the busiest ones.
+pub const ROOM_LIST_MAX: usize = 100;
+
+/// How often the lobby may hear of one room's count.
+pub const LOBBY_UPDATE_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
+
 /// A frame sent by a client, as it arrived: names and texts are still unchecked.
 ///
 /// Fields a variant does not name are ignored, so a client that adds `from` to a signalling
@@ -148,22 +154,29 @@ pub enum ServerMsg {
         name: Nickname,
         /// The protocol version, [`VERSION`].
         version: u32,
-        /// The rooms that exist now.
+        /// The busiest rooms that exist now (at most [`ROOM_LIST_MAX`]), by name.
         rooms: Vec<RoomInfo>,
+        /// How many rooms exist, listed or not.
+        rooms_total: usize,
     },
     /// The whole room list, for a member that has just left its room and so is in no room
     /// again: while in a room it was sent no [`ServerMsg::Room`] updates.
     Rooms {
-        /// The rooms that exist now, by name.
+        /// The busiest rooms that exist now (at most [`ROOM_LIST_MAX`]), by name.
         rooms: Vec<RoomInfo>,
+        /// How many rooms exist, listed or not.
+        rooms_total: usize,
     },
-    /// One room's member count changed; sent to every connection in no room. A count of 0
+    /// One room's member count changed; sent to every connection in no room, at most once per
+    /// [`LOBBY_UPDATE_EVERY`] for one room and always ending on its true count. A count of 0
     /// means the room no longer exists.
     Room {
         /// The room.
         name: RoomName,
         /// How many members it has now.
         count: usize,
+        /// How many rooms exist now.
+        rooms_total: usize,
     },
     /// The join succeeded; sent to the member who joined.
     Joined {

@@ -2,13 +2,19 @@
 //!
 //! Nothing here touches a socket, a clock or a lock. The edges feed it events
 //! ([`Rooms::connect`], [`Rooms::handle`], [`Rooms::disconnect`]) with the current time, and
-//! deliver the [`Outgoing`] frames it returns, in order.
+//! deliver the [`Outgoing`] frames it returns, in order. Some frames wait for a later time
+//! (the lobby hears of one room at most every [`LOBBY_UPDATE_EVERY`]): the edge calls
+//! [`Rooms::poll`] at [`Rooms::next_deadline`].
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 
 use crate::chat::{self, Transcript};
 use crate::names::{Nickname, PeerId, RoomName};
-use crate::protocol::{ClientMsg, ErrorCode, IceCandidate, PeerInfo, RoomInfo, ServerMsg, VERSION};
+use crate::protocol::{
+    ClientMsg, ErrorCode, IceCandidate, PeerInfo, RoomInfo, ServerMsg, LOBBY_UPDATE_EVERY,
+    ROOM_LIST_MAX, VERSION,
+};
+use crate::time::{Now, Tick};
 
 /// Rules the operator sets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,6 +31,9 @@ pub struct Limits {
     pub max_candidates: u32,
     /// Whether the room list is kept secret: `welcome` lists no rooms and no `rooms` frame is sent.
     pub private_rooms: bool,
+    /// What the chat history of all rooms together may cost, in bytes (see
+    /// [`chat::ENTRY_OVERHEAD_BYTES`]); past it, the oldest rooms' history is trimmed first.
+    pub history_bytes: usize,
 }
 
 impl Default for Limits {
@@ -36,6 +45,7 @@ impl Default for Limits {
             max_candidate_bytes: 1024,
             max_candidates: 100,
             private_rooms: false,
+            history_bytes: 32 * 1024 * 1024,
         }
     }
 }
@@ -86,11 +96,35 @@ struct Peer {
 }
 
 /// A room with at least one member.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Room {
     /// In the order they joined.
     members: Vec<PeerId>,
     transcript: Transcript,
+    /// When it was made, as a count of rooms made before it: the oldest is trimmed first when
+    /// the history budget runs out.
+    born: u64,
+}
+
+/// The room list as visitors may see it: the busiest rooms, and how many there are.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RoomList {
+    /// At most [`ROOM_LIST_MAX`] rooms, the busiest, sorted by name.
+    pub rooms: Vec<RoomInfo>,
+    /// How many rooms exist.
+    pub total: usize,
+}
+
+/// What the lobby was last told of one room.
+#[derive(Debug, Clone, Copy)]
+struct LobbyNews {
+    /// When the last `room` frame for it went out.
+    sent_at: Tick,
+    /// Whether its count changed since.
+    pending: bool,
+    /// The lobby's clock at its last change: connections that came to the lobby later got a
+    /// whole list that has the change in it already.
+    changed: u64,
 }
 
 /// Every connection and every room of one server.
@@ -100,8 +134,19 @@ pub struct Rooms {
     peers: HashMap<PeerId, Peer>,
     // A BTreeMap keeps the room list sorted by name without sorting on every change.
     rooms: BTreeMap<RoomName, Room>,
-    /// The connections in no room: the ones the room list is for.
-    lobby: BTreeSet<PeerId>,
+    /// The connections in no room, the ones the room list is for, with the lobby's clock when
+    /// each came in.
+    lobby: BTreeMap<PeerId, u64>,
+    /// Counts arrivals in the lobby and changes of rooms, to order them.
+    lobby_clock: u64,
+    /// The rooms whose news the lobby heard lately, or is waiting for.
+    lobby_news: BTreeMap<RoomName, LobbyNews>,
+    /// The rooms by age, oldest first.
+    by_age: BTreeMap<u64, RoomName>,
+    /// Rooms made so far.
+    rooms_born: u64,
+    /// What every room's history costs together.
+    history_bytes: usize,
     last_id: u64,
 }
 
@@ -112,7 +157,12 @@ impl Rooms {
             limits,
             peers: HashMap::new(),
             rooms: BTreeMap::new(),
-            lobby: BTreeSet::new(),
+            lobby: BTreeMap::new(),
+            lobby_clock: 0,
+            lobby_news: BTreeMap::new(),
+            by_age: BTreeMap::new(),
+            rooms_born: 0,
+            history_bytes: 0,
             last_id: 0,
         }
     }
@@ -132,36 +182,38 @@ impl Rooms {
                 candidates_to: HashMap::new(),
             },
         );
-        self.lobby.insert(id);
+        self.enter_lobby(id);
+        let list = self.public_room_list().unwrap_or_default();
         let welcome = ServerMsg::Welcome {
             id,
             name,
             version: VERSION,
-            rooms: self.public_room_list().unwrap_or_default(),
+            rooms: list.rooms,
+            rooms_total: list.total,
         };
         (id, vec![Outgoing::one(id, welcome)])
     }
 
-    /// A connection ended, cleanly or not: it leaves its room and is forgotten.
-    pub fn disconnect(&mut self, id: PeerId) -> Vec<Outgoing> {
+    /// A connection ended at `now`, cleanly or not: it leaves its room and is forgotten.
+    pub fn disconnect(&mut self, now: Tick, id: PeerId) -> Vec<Outgoing> {
         let mut out = Vec::new();
         self.lobby.remove(&id);
         if let Some(old) = self.leave_room(id, &mut out) {
-            self.room_changed(&old, &mut out);
+            self.room_changed(now, &old, &mut out);
         }
         self.peers.remove(&id);
         out
     }
 
-    /// A connection sent a frame. `now` is the time in milliseconds since the Unix epoch.
-    pub fn handle(&mut self, now: u64, from: PeerId, msg: ClientMsg) -> Vec<Outgoing> {
+    /// A connection sent a frame at `now`.
+    pub fn handle(&mut self, now: Now, from: PeerId, msg: ClientMsg) -> Vec<Outgoing> {
         if !self.peers.contains_key(&from) {
             return Vec::new();
         }
         match msg {
             ClientMsg::Nickname { name } => self.handle_nickname(from, &name),
-            ClientMsg::Join { room } => self.handle_join(from, &room),
-            ClientMsg::Leave => self.handle_leave(from),
+            ClientMsg::Join { room } => self.handle_join(now.tick, from, &room),
+            ClientMsg::Leave => self.handle_leave(now.tick, from),
             ClientMsg::Chat { text } => self.handle_chat(now, from, text),
             ClientMsg::Offer { to, sdp } => {
                 self.handle_description(from, &to, sdp, |from, sdp| ServerMsg::Offer { from, sdp })
@@ -174,15 +226,57 @@ impl Rooms {
         }
     }
 
-    /// The rooms that exist now, sorted by name.
-    pub fn room_list(&self) -> Vec<RoomInfo> {
-        self.rooms
+    /// Frames whose time has come at `now`: the lobby's news of rooms that changed again
+    /// soon after it last heard of them.
+    pub fn poll(&mut self, now: Tick) -> Vec<Outgoing> {
+        let mut due = Vec::new();
+        self.lobby_news.retain(|name, news| {
+            let quiet = now.since(news.sent_at) >= LOBBY_UPDATE_EVERY;
+            if quiet && news.pending {
+                due.push((name.clone(), news.changed));
+            }
+            // A room the lobby heard of long enough ago needs no record: its next change
+            // goes out at once.
+            !quiet
+        });
+        let mut out = Vec::new();
+        for (name, changed) in due {
+            self.tell_lobby(now, &name, changed, &mut out);
+        }
+        out
+    }
+
+    /// When [`Rooms::poll`] has something to send, if ever.
+    pub fn next_deadline(&self) -> Option<Tick> {
+        self.lobby_news
+            .values()
+            .filter(|news| news.pending)
+            .map(|news| news.sent_at + LOBBY_UPDATE_EVERY)
+            .min()
+    }
+
+    /// The busiest rooms (at most [`ROOM_LIST_MAX`]), sorted by name, and how many exist.
+    pub fn room_list(&self) -> RoomList {
+        let mut rooms: Vec<RoomInfo> = self
+            .rooms
             .iter()
             .map(|(name, room)| RoomInfo {
                 name: name.clone(),
                 count: room.members.len(),
             })
-            .collect()
+            .collect();
+        if rooms.len() > ROOM_LIST_MAX {
+            // The busiest first, then by name, so the cut is the same for everyone.
+            rooms.select_nth_unstable_by(ROOM_LIST_MAX - 1, |a, b| {
+                b.count.cmp(&a.count).then_with(|| a.name.cmp(&b.name))
+            });
+            rooms.truncate(ROOM_LIST_MAX);
+            rooms.sort_unstable_by(|a, b| a.name.cmp(&b.name));
+        }
+        RoomList {
+            rooms,
+            total: self.rooms.len(),
+        }
     }
 
     /// How many rooms exist now.
@@ -191,8 +285,13 @@ impl Rooms {
     }
 
     /// The room list as clients may see it: `None` when it is private.
-    pub fn public_room_list(&self) -> Option<Vec<RoomInfo>> {
+    pub fn public_room_list(&self) -> Option<RoomList> {
         (!self.limits.private_rooms).then(|| self.room_list())
+    }
+
+    /// What the chat history of all rooms costs now (see [`Limits::history_bytes`]).
+    pub fn history_bytes(&self) -> usize {
+        self.history_bytes
     }
 
     /// The room a connection is in, if any.
@@ -216,7 +315,7 @@ impl Rooms {
         vec![Outgoing::many(to, ServerMsg::Nickname { id, name })]
     }
 
-    fn handle_join(&mut self, id: PeerId, raw: &str) -> Vec<Outgoing> {
+    fn handle_join(&mut self, now: Tick, id: PeerId, raw: &str) -> Vec<Outgoing> {
         let name = match RoomName::parse(raw) {
             Ok(name) => name,
             Err(err) => return error(id, ErrorCode::InvalidRoom, format!("room name {err}")),
@@ -245,7 +344,18 @@ impl Rooms {
             out.push(Outgoing::one(id, ServerMsg::Left { room: old.clone() }));
         }
         let joined = self.joined_msg(id, &name);
-        let room = self.rooms.entry(name.clone()).or_default();
+        if !self.rooms.contains_key(&name) {
+            let born = self.rooms_born;
+            self.rooms_born += 1;
+            self.by_age.insert(born, name.clone());
+            let room = Room {
+                members: Vec::new(),
+                transcript: Transcript::default(),
+                born,
+            };
+            self.rooms.insert(name.clone(), room);
+        }
+        let room = self.room_mut(&name);
         let others = room.members.clone();
         room.members.push(id);
         let peer = self.peer_mut(id);
@@ -257,28 +367,32 @@ impl Rooms {
             out.push(Outgoing::many(others, ServerMsg::PeerJoined { peer: info }));
         }
         if let Some(old) = &old {
-            self.room_changed(old, &mut out);
+            self.room_changed(now, old, &mut out);
         }
-        self.room_changed(&name, &mut out);
+        self.room_changed(now, &name, &mut out);
         out
     }
 
-    fn handle_leave(&mut self, id: PeerId) -> Vec<Outgoing> {
+    fn handle_leave(&mut self, now: Tick, id: PeerId) -> Vec<Outgoing> {
         let mut out = Vec::new();
         let Some(old) = self.leave_room(id, &mut out) else {
             return error(id, ErrorCode::NotInRoom, "not in a room");
         };
-        self.room_changed(&old, &mut out);
+        self.room_changed(now, &old, &mut out);
         out.push(Outgoing::one(id, ServerMsg::Left { room: old }));
         // Back in the lobby, the leaver needs the whole list: it was sent no updates meanwhile.
-        self.lobby.insert(id);
-        if let Some(rooms) = self.public_room_list() {
-            out.push(Outgoing::one(id, ServerMsg::Rooms { rooms }));
+        self.enter_lobby(id);
+        if let Some(list) = self.public_room_list() {
+            let rooms = ServerMsg::Rooms {
+                rooms: list.rooms,
+                rooms_total: list.total,
+            };
+            out.push(Outgoing::one(id, rooms));
         }
         out
     }
 
-    fn handle_chat(&mut self, now: u64, id: PeerId, text: String) -> Vec<Outgoing> {
+    fn handle_chat(&mut self, now: Now, id: PeerId, text: String) -> Vec<Outgoing> {
         let Some(room_name) = self.room_of(id).cloned() else {
             return error(id, ErrorCode::NotInRoom, "join a room to chat");
         };
@@ -287,8 +401,30 @@ impl Rooms {
         }
         let name = self.peer_mut(id).name.clone();
         let room = self.room_mut(&room_name);
-        let entry = room.transcript.record(id, name, text, now);
-        vec![Outgoing::many(room.members.clone(), ServerMsg::Chat(entry))]
+        let before = room.transcript.bytes();
+        let entry = room.transcript.record(id, name, text, now.wall.0);
+        let after = room.transcript.bytes();
+        let members = room.members.clone();
+        self.history_bytes = self.history_bytes + after - before;
+        self.trim_history();
+        vec![Outgoing::many(members, ServerMsg::Chat(entry))]
+    }
+
+    /// Forgets the oldest rooms' oldest messages until the history fits its budget.
+    fn trim_history(&mut self) {
+        let mut ages = self.by_age.values();
+        while self.history_bytes > self.limits.history_bytes {
+            // Every room's history is counted in `history_bytes`, so while it is over the
+            // budget some room still has a message to give.
+            let Some(name) = ages.next() else { break };
+            let room = self.rooms.get_mut(name).expect("every aged room exists");
+            while self.history_bytes > self.limits.history_bytes {
+                let Some(freed) = room.transcript.drop_oldest() else {
+                    break;
+                };
+                self.history_bytes -= freed;
+            }
+        }
     }
 
     fn handle_description(
@@ -387,6 +523,8 @@ impl Rooms {
             }
         }
         if room.members.is_empty() {
+            self.history_bytes -= room.transcript.bytes();
+            self.by_age.remove(&room.born);
             self.rooms.remove(&name);
         } else {
             out.push(Outgoing::many(
@@ -418,17 +556,50 @@ impl Rooms {
 
     /// Tells the connections in no room the new member count of `name`, unless the list is
     /// private. Only the change is sent, and members of a room are not told: the whole list
-    /// sent to everyone on every change would cost the square of the connections.
-    fn room_changed(&self, name: &RoomName, out: &mut Vec<Outgoing>) {
-        if !self.limits.private_rooms && !self.lobby.is_empty() {
-            let count = self.rooms.get(name).map_or(0, |room| room.members.len());
-            let lobby = self.lobby.iter().copied().collect();
-            let update = ServerMsg::Room {
-                name: name.clone(),
-                count,
-            };
-            out.push(Outgoing::many(lobby, update));
+    /// sent to everyone on every change would cost the square of the connections. A room that
+    /// changes again within [`LOBBY_UPDATE_EVERY`] of its last news waits for [`Rooms::poll`],
+    /// which then sends its count as it is by then: people joining a busy meeting cost the
+    /// lobby a few frames a second, not one each.
+    fn room_changed(&mut self, now: Tick, name: &RoomName, out: &mut Vec<Outgoing>) {
+        if self.limits.private_rooms || self.lobby.is_empty() {
+            return;
         }
+        self.lobby_clock += 1;
+        let changed = self.lobby_clock;
+        match self.lobby_news.get_mut(name) {
+            Some(news) if now.since(news.sent_at) < LOBBY_UPDATE_EVERY => {
+                news.pending = true;
+                news.changed = changed;
+            }
+            _ => self.tell_lobby(now, name, changed, out),
+        }
+    }
+
+    /// Sends the count of `name` now to the connections in the lobby that came before its
+    /// change `changed`.
+    fn tell_lobby(&mut self, now: Tick, name: &RoomName, changed: u64, out: &mut Vec<Outgoing>) {
+        let news = LobbyNews {
+            sent_at: now,
+            pending: false,
+            changed,
+        };
+        self.lobby_news.insert(name.clone(), news);
+        let lobby: Vec<PeerId> = self
+            .lobby
+            .iter()
+            .filter(|(_, came)| **came < changed)
+            .map(|(id, _)| *id)
+            .collect();
+        if lobby.is_empty() {
+            return;
+        }
+        let count = self.rooms.get(name).map_or(0, |room| room.members.len());
+        let update = ServerMsg::Room {
+            name: name.clone(),
+            count,
+            rooms_total: self.rooms.len(),
+        };
+        out.push(Outgoing::many(lobby, update));
     }
 
     /// `id` itself and the members of its room.
@@ -437,6 +608,12 @@ impl Rooms {
             Some(room) => room.members.clone(),
             None => vec![id],
         }
+    }
+
+    /// Puts `id` in the lobby, after every change so far.
+    fn enter_lobby(&mut self, id: PeerId) {
+        self.lobby_clock += 1;
+        self.lobby.insert(id, self.lobby_clock);
     }
 
     fn peer_mut(&mut self, id: PeerId) -> &mut Peer {

@@ -33,8 +33,12 @@ pub enum TlsError {
     Generate(#[from] rcgen::Error),
 }
 
-/// An acceptor for the certificate chain in `cert` and the private key in `key` (both PEM).
-pub fn from_files(cert: &Path, key: &Path) -> Result<TlsAcceptor, TlsError> {
+/// An acceptor for the certificate chain in `cert` and the private key in `key` (both PEM),
+/// and the chain's first certificate (the server's own), for the names it is valid for.
+pub fn from_files(
+    cert: &Path,
+    key: &Path,
+) -> Result<(TlsAcceptor, CertificateDer<'static>), TlsError> {
     let pem_error = |path: &Path, reason: String| TlsError::Pem {
         path: path.display().to_string(),
         reason,
@@ -46,7 +50,8 @@ pub fn from_files(cert: &Path, key: &Path) -> Result<TlsAcceptor, TlsError> {
         return Err(pem_error(cert, "no certificate in it".into()));
     }
     let key = PrivateKeyDer::from_pem_file(key).map_err(|err| pem_error(key, err.to_string()))?;
-    acceptor(chain, key)
+    let leaf = chain[0].clone();
+    Ok((acceptor(chain, key)?, leaf))
 }
 
 /// A self-signed certificate for `localhost`, this machine's host name and every address of
@@ -88,7 +93,7 @@ fn acceptor(
 }
 
 /// This machine's host name, if the system says.
-fn host_name() -> Option<String> {
+pub fn host_name() -> Option<String> {
     let name = std::fs::read_to_string("/proc/sys/kernel/hostname")
         .or_else(|_| std::env::var("HOSTNAME").map_err(|err| io::Error::other(err.to_string())))
         .ok()?;

@@ -23,17 +23,19 @@ use tide::http::mime;
 use tide::http::upgrade::Connection;
 use tide::{Request, Response, StatusCode};
 
-use crate::admission::Ticket;
+use crate::admission::{Ticket, TicketSlot};
+use crate::flood::WireBudget;
 use crate::handshake::{self, Refusal, Upgrade};
 use crate::head_guard::HeadWatch;
 use crate::hub::Close;
+use crate::inbound::{Metered, Violation};
 use crate::server::State;
 
 /// The largest message Room reads; a bigger one closes the connection with 1009.
 pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 
-/// An accepted WebSocket.
-pub type Socket = WebSocketStream<Connection>;
+/// An accepted WebSocket, its reads counted and bounded on the wire.
+pub type Socket = WebSocketStream<Metered<Connection>>;
 
 /// The longest header of a frame the server sends (no mask, 64-bit length).
 pub const MAX_FRAME_HEADER: usize = 10;
@@ -91,6 +93,11 @@ pub enum ReadFailure {
 /// Maps a read error to what the server does about it.
 pub fn read_failure(err: &WsError) -> ReadFailure {
     match err {
+        WsError::Io(io) => match Violation::of(io) {
+            Some(Violation::TooManyFragments) => ReadFailure::Close(Close::TOO_MANY_FRAGMENTS),
+            Some(Violation::Flood) => ReadFailure::Close(Close::RATE_LIMITED),
+            None => ReadFailure::Gone,
+        },
         WsError::Capacity(_) => ReadFailure::Close(Close::TOO_BIG),
         WsError::Utf8 => ReadFailure::Close(Close::INVALID_PAYLOAD),
         WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake) => ReadFailure::Gone,
@@ -113,6 +120,7 @@ pub async fn send_close(socket: &mut Socket, close: Close) {
 /// connection, and a reset can destroy the close frame before the client reads it.
 pub async fn fail(socket: &mut Socket, close: Close) {
     send_close(socket, close).await;
+    socket.get_mut().closing();
     let started = Instant::now();
     let mut discarded = 0;
     // On the heap: an array here would make every connection's task this much larger.
@@ -126,23 +134,36 @@ pub async fn fail(socket: &mut Socket, close: Close) {
     }
 }
 
+/// Whether a request asks for a WebSocket (`Connection: upgrade` and `Upgrade: websocket`).
+pub fn is_upgrade(req: &Request<State>) -> bool {
+    let has_token = |name: &str, token: &str| {
+        req.header(name).is_some_and(|values| {
+            values.iter().any(|value| {
+                value
+                    .as_str()
+                    .split(',')
+                    .any(|part| part.trim().eq_ignore_ascii_case(token))
+            })
+        })
+    };
+    has_token("Connection", "upgrade") && has_token("Upgrade", "websocket")
+}
+
 /// Answers a request on a WebSocket route: refuses a bad or unwelcome upgrade with the right
 /// status, or switches protocols and runs `serve` on the socket in its own task, with the
-/// server's state and the client's address.
-pub async fn upgrade<F, Fut>(req: Request<State>, serve: F) -> tide::Result
+/// server's state and the client's address. `budget` bounds what the client may send on the
+/// wire (`None` for none, on the conformance tests' echo route).
+pub async fn upgrade<F, Fut>(
+    req: Request<State>,
+    budget: Option<WireBudget>,
+    serve: F,
+) -> tide::Result
 where
     F: FnOnce(State, String, Ticket, Socket) -> Fut + Send + 'static,
     Fut: Future<Output = ()> + Send + 'static,
 {
     let header = |name: &str| req.header(name).map(|values| values.as_str());
-    let has_token = |name: &str, token: &str| {
-        header(name).is_some_and(|value| {
-            value
-                .split(',')
-                .any(|part| part.trim().eq_ignore_ascii_case(token))
-        })
-    };
-    if !(has_token("Connection", "upgrade") && has_token("Upgrade", "websocket")) {
+    if !is_upgrade(&req) {
         return Ok(not_an_upgrade());
     }
     let upgrade = Upgrade {
@@ -150,9 +171,8 @@ where
         version: header("Sec-WebSocket-Version"),
         origin: header("Origin"),
         host: header("Host"),
-        tls: req.state().tls,
     };
-    if let Err(refusal) = handshake::check(&upgrade, &req.state().allowed_origins) {
+    if let Err(refusal) = handshake::check(&upgrade, &req.state().names) {
         log::info!(remote = req.peer_addr(), reason:% = refusal; "upgrade refused");
         let mut res = plain(refusal.status(), format!("{refusal}\n"));
         if refusal == Refusal::BadVersion {
@@ -179,6 +199,7 @@ where
         .recv_upgrade()
         .await;
     let watch = req.ext::<HeadWatch>().cloned();
+    let place = req.ext::<TicketSlot>().and_then(TicketSlot::take);
     // The connection keeps only what it needs of the request, not the request.
     let state = req.state().clone();
     let remote = req.peer_addr().unwrap_or("unknown").to_owned();
@@ -189,15 +210,18 @@ where
             if let Some(watch) = watch {
                 watch.stop();
             }
+            let connection = Metered::new(connection, budget);
             let socket =
                 WebSocketStream::from_raw_socket(connection, Role::Server, Some(config())).await;
             serve(state, remote, ticket, socket).await;
         }
+        drop(place);
     });
     Ok(res)
 }
 
-fn client_ip(req: &Request<State>) -> IpAddr {
+/// The client's address, as the listener recorded it.
+pub fn client_ip(req: &Request<State>) -> IpAddr {
     req.peer_addr()
         .and_then(|addr| addr.parse::<SocketAddr>().ok())
         .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |addr| addr.ip())

@@ -68,15 +68,20 @@ export class Call extends EventTarget {
   /** The tracks every peer is sent, by kind; null sends nothing on that transceiver. */
   #tracks = { audio: null, video: null };
 
+  /** 'relay' to call only through TURN servers, 'all' otherwise. */
+  #policy;
+
   /**
    * @param {object} options
    * @param {RTCIceServer[]} options.iceServers STUN/TURN servers; [] is fine on a LAN.
+   * @param {boolean} options.relayOnly call only through the TURN servers among them.
    * @param {{ description(to: string, desc: RTCSessionDescription): void,
    *           candidate(to: string, candidate: RTCIceCandidate): void }} options.signal
    */
-  constructor({ iceServers = [], signal }) {
+  constructor({ iceServers = [], relayOnly = false, signal }) {
     super();
     this.#iceServers = usableIceServers(iceServers);
+    this.#policy = relayOnly ? 'relay' : 'all';
     this.#signal = signal;
   }
 
@@ -105,7 +110,10 @@ export class Call extends EventTarget {
    */
   addPeer(id, { polite }) {
     if (this.#peers.has(id)) return this.#peers.get(id);
-    const pc = new RTCPeerConnection({ iceServers: this.#iceServers });
+    const pc = new RTCPeerConnection({
+      iceServers: this.#iceServers,
+      iceTransportPolicy: this.#policy,
+    });
     const peer = new Peer(id, polite, pc);
     this.#peers.set(id, peer);
 

@@ -10,6 +10,7 @@ const roomInput = document.getElementById('room-name');
 const newMeetingButton = document.getElementById('new-meeting');
 const roomList = document.getElementById('room-list');
 const roomsEmpty = document.getElementById('rooms-empty');
+const roomsMore = document.getElementById('rooms-more');
 const status = document.getElementById('status');
 
 const NICKNAME_MAX = maxChars(nicknameInput, 32);
@@ -75,8 +76,12 @@ newMeetingButton.addEventListener('click', () => go(randomRoomName()));
 
 // ---- live room list ----------------------------------------------------------------------
 
-/** Member counts by room name: the whole list from `welcome`, kept current by `room` frames. */
+/** Member counts by room name: the list from `welcome`, kept current by `room` frames. */
 const counts = new Map();
+/** How many rooms exist, listed or not, as the server last said. */
+let roomsTotal = 0;
+/** The most rooms the list shows (the server's bound on the lists it sends). */
+const MAX_ROOMS = Number(roomList?.dataset.maxRooms) || 100;
 
 /** Orders names by code point, as the server does (`<` on strings compares UTF-16 units). */
 function byCodePoint(a, b) {
@@ -88,11 +93,14 @@ function byCodePoint(a, b) {
   return x.length - y.length;
 }
 
-/** Redraws the list; the same shape as `room_item` in src/pages.rs. */
+/** Redraws the list, the busiest rooms by name; the same shape as `room_item` in src/pages.rs. */
 function renderRooms() {
   // A server with private rooms renders no list.
   if (!roomList) return;
-  const names = [...counts.keys()].sort(byCodePoint);
+  const busiest = [...counts.keys()]
+    .sort((a, b) => counts.get(b) - counts.get(a) || byCodePoint(a, b))
+    .slice(0, MAX_ROOMS);
+  const names = busiest.sort(byCodePoint);
   const items = names.map((name) => {
     const count = counts.get(name);
     const li = document.createElement('li');
@@ -109,6 +117,9 @@ function renderRooms() {
   });
   roomList.replaceChildren(...items);
   roomsEmpty.hidden = items.length > 0;
+  const total = Math.max(roomsTotal, items.length);
+  roomsMore.hidden = total <= items.length;
+  roomsMore.textContent = roomsMore.hidden ? '' : `Showing the ${items.length} busiest of ${total} rooms.`;
 }
 
 const conn = new Connection();
@@ -116,21 +127,23 @@ const conn = new Connection();
 conn.addEventListener('open', () => {
   status.textContent = 'Connected';
 });
-function setRooms(rooms = []) {
+function setRooms(rooms = [], total = rooms.length) {
   counts.clear();
   for (const { name, count } of rooms) counts.set(name, count);
+  roomsTotal = total;
   renderRooms();
 }
 
 conn.addEventListener('welcome', (ev) => {
   status.textContent = '';
-  setRooms(ev.detail.rooms);
+  setRooms(ev.detail.rooms, ev.detail.rooms_total);
 });
-conn.addEventListener('rooms', (ev) => setRooms(ev.detail.rooms));
+conn.addEventListener('rooms', (ev) => setRooms(ev.detail.rooms, ev.detail.rooms_total));
 conn.addEventListener('room', (ev) => {
-  const { name, count } = ev.detail;
+  const { name, count, rooms_total: total } = ev.detail;
   if (count > 0) counts.set(name, count);
   else counts.delete(name);
+  if (Number.isInteger(total)) roomsTotal = total;
   renderRooms();
 });
 conn.addEventListener('close', () => {

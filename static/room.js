@@ -497,6 +497,7 @@ function iceServers() {
 
 const call = new Call({
   iceServers: iceServers(),
+  relayOnly: page.dataset.iceRelayOnly === 'true',
   signal: {
     description(to, desc) {
       if (desc.type === 'offer') conn?.offer(to, desc.sdp);
@@ -648,7 +649,9 @@ function addChat(entry) {
   const time = el('time', 'chat-time', formatTime(entry.ts));
   if (Number.isFinite(entry.ts)) time.dateTime = new Date(entry.ts).toISOString();
   meta.append(el('span', 'chat-name', entry.name), time);
-  li.append(meta, el('div', 'chat-text', entry.text));
+  const text = el('div', 'chat-text', entry.text);
+  text.dir = 'auto';
+  li.append(meta, text);
 
   // Frames arrive in order, so this is nearly always an append; the search keeps the
   // transcript in seq order even if they do not.

@@ -27,6 +27,8 @@ const RAISED_LIMITS: &[&str] = &[
     "10000",
     "--max-room-size",
     "500",
+    "--http-rate-limit",
+    "1000000",
 ];
 
 /// Runs `room-bench` with `args` against `server`; its JSON report.

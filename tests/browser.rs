@@ -16,6 +16,20 @@ static ONE_BROWSER_AT_A_TIME: Mutex<()> = Mutex::new(());
 /// A scenario may take this long in all before it is stopped.
 const SCENARIO_TIMEOUT_SECS: u32 = 240;
 
+/// What a real machine has, inside the test's own network namespace: loopback, and an
+/// interface with a private address (10.200.0.1) and a default route, so Chromium gathers
+/// candidates as it does on a network (with only loopback and no route it gathers none for a
+/// page without camera permission). The interface is one end of a veth pair whose other end is
+/// in the same namespace; nothing leaves it. IPv6 is off on the pair: its addresses would come
+/// up a moment later, and Chromium takes that for a network change and fails its page loads.
+const NAMESPACE_SETUP: &str = "ip link set lo up \
+    && ip link add room0 type veth peer name room1 \
+    && echo 1 > /proc/sys/net/ipv6/conf/room0/disable_ipv6 \
+    && echo 1 > /proc/sys/net/ipv6/conf/room1/disable_ipv6 \
+    && ip addr add 10.200.0.1/24 dev room0 && ip addr add 10.200.0.2/24 dev room1 \
+    && ip link set room0 up && ip link set room1 up \
+    && ip route add default via 10.200.0.2 dev room0";
+
 fn manifest_dir() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
@@ -67,10 +81,19 @@ fn missing() -> Option<String> {
 }
 
 fn run(scenario: &str) {
+    run_needing(scenario, &[]);
+}
+
+/// Runs `scenario`, which also needs the `programs` (such as `turnserver`) on the path.
+fn run_needing(scenario: &str, programs: &[&str]) {
     let _one = ONE_BROWSER_AT_A_TIME
         .lock()
         .unwrap_or_else(PoisonError::into_inner);
-    if let Some(reason) = missing() {
+    let absent = programs
+        .iter()
+        .find(|program| !works("sh", &["-c", &format!("command -v {program}")]))
+        .map(|program| format!("no {program} on the path"));
+    if let Some(reason) = missing().or(absent) {
         if std::env::var("CI").as_deref() == Ok("true") {
             panic!("browser test {scenario} cannot run under CI: {reason}");
         }
@@ -87,7 +110,7 @@ fn run(scenario: &str) {
         .expect("the target dir holds tmp/")
         .join("e2e");
     let script = format!(
-        "ip link set lo up && exec timeout {SCENARIO_TIMEOUT_SECS} node e2e/run.mjs \"$0\""
+        "{NAMESPACE_SETUP} && exec timeout {SCENARIO_TIMEOUT_SECS} node e2e/run.mjs \"$0\""
     );
     let out = Command::new("unshare")
         .args(flags)
@@ -147,4 +170,11 @@ fn a_call_works_over_self_signed_tls() {
 #[test]
 fn the_home_page_lists_rooms_live() {
     run("lobby");
+}
+
+/// With `--turn-secret` each page gets its own TURN login, and a call forced through coturn
+/// selects a relay on both ends.
+#[test]
+fn a_call_goes_through_a_real_turn_server_with_per_page_logins() {
+    run_needing("turn-relay", &["turnserver"]);
 }

@@ -5,33 +5,38 @@
 //!
 //! ```text
 //! server ARGS...               extra flags for this fixture's server (first line only)
-//! connect NAME                 open a WebSocket on /ws as client NAME
+//! connect NAME [PATH]          open a WebSocket on PATH (default /ws) as client NAME
 //! send NAME TEXT               send TEXT as one text frame ($vars are replaced)
 //! send-sized NAME BYTES        send a chat frame exactly BYTES long
 //! send-binary NAME HEX...      send a binary frame
 //! send-text-bytes NAME HEX...  send a text frame holding these raw bytes (maybe not UTF-8)
 //! send-raw NAME HEX...         write these bytes to NAME's TCP connection, outside any frame
+//! send-raw-repeat NAME COUNT HEX...  write these bytes COUNT times, at once
 //! send-many NAME COUNT TEXT    send TEXT as COUNT text frames at once
 //! send-sdp NAME TO BYTES       send an offer to TO whose SDP is BYTES long
 //! send-candidate NAME TO BYTES send a candidate to TO whose `candidate` is BYTES long
 //! recv NAME JSON               the next frame NAME gets matches JSON
 //! recv-many NAME COUNT JSON    each of the next COUNT frames NAME gets matches JSON
+//! recv-unordered NAME [JSON, ...]  the next frames NAME gets match these, in any order
 //! recv-close NAME CODE [TEXT]  the next frame NAME gets is a close with CODE (and reason TEXT)
 //! close NAME CODE [TEXT]       send a close frame
 //! ends NAME                    the server ends the connection, with no frame before that
 //! drop NAME                    drop the TCP connection without a close frame
 //! log JSON                     a server log line not matched before matches JSON
-//! http METHOD PATH STATUS [TEXT]      a plain HTTP request gets STATUS (and a body with TEXT)
-//! upgrade STATUS [NAME=VALUE]...      a raw upgrade request to /ws gets STATUS; NAME=VALUE
-//!                                     sets a header (NAME= removes it) of the default request:
-//!                                     RFC 6455's sample key, version 13, no Origin
+//! http METHOD PATH STATUS [-H HEADER]... [TEXT]  a plain HTTP request gets STATUS (and a
+//!                                     body with TEXT); each HEADER changes its headers
+//! upgrade STATUS [HEADER...]          a raw upgrade request to /ws gets STATUS; the default
+//!                                     request has RFC 6455's sample key, version 13, no Origin
 //! header NAME VALUE                   the last `http` or `upgrade` response has this header
 //! ```
 //!
+//! A HEADER is `Name=value`, which sets a header (`Name=` removes it), or `+Name=value`, which
+//! adds one more of that name. Every request has `Host: $HOST` unless a HEADER changes it.
+//!
 //! JSON is matched as a subset: objects may hold more keys than the pattern, arrays must have
 //! the pattern's length. A string `"$name"` in a pattern captures the value the first time and
-//! must equal it afterwards; `"$_"` matches any value. `$HOST` is the server's `host:port` from
-//! the start.
+//! must equal it afterwards; `"$_"` matches any value. `$HOST` is the server's `host:port` and
+//! `$PORT` its port, from the start.
 
 mod common;
 
@@ -53,25 +58,55 @@ use common::{Server, WAIT};
 /// One step of a conversation.
 #[derive(Debug)]
 enum Step {
-    Connect(String),
+    Connect(String, String),
     Send(String, String),
     SendSized(String, usize),
     SendBinary(String, Vec<u8>),
     SendTextBytes(String, Vec<u8>),
     SendRaw(String, Vec<u8>),
+    SendRawRepeat(String, usize, Vec<u8>),
     SendMany(String, usize, String),
     SendSdp(String, String, usize),
     SendCandidate(String, String, usize),
     Recv(String, Value),
     RecvMany(String, usize, Value),
+    RecvUnordered(String, Vec<Value>),
     RecvClose(String, u16, Option<String>),
     Close(String, u16, String),
     Ends(String),
     Drop(String),
     Log(Value),
-    Http(String, String, u16, Option<String>),
-    Upgrade(u16, Vec<(String, String)>),
+    Http(String, String, u16, Vec<Header>, Option<String>),
+    Upgrade(u16, Vec<Header>),
     Header(String, String),
+}
+
+/// A change to a request's headers.
+#[derive(Debug)]
+enum Header {
+    /// Sets the header (removes it when the value is empty).
+    Set(String, String),
+    /// Adds another header of this name.
+    Add(String, String),
+}
+
+/// The header change `word` stands for, if it is one (`Name=value` or `+Name=value`).
+fn header_word(word: &str) -> Option<Header> {
+    let (add, word) = match word.strip_prefix('+') {
+        Some(rest) => (true, rest),
+        None => (false, word),
+    };
+    let (name, value) = word.split_once('=')?;
+    let is_name = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+    if !is_name {
+        return None;
+    }
+    let (name, value) = (name.to_owned(), value.to_owned());
+    Some(if add {
+        Header::Add(name, value)
+    } else {
+        Header::Set(name, value)
+    })
 }
 
 /// A parsed fixture: the server's extra flags and the numbered steps.
@@ -108,12 +143,21 @@ fn parse(text: &str) -> Result<Script, String> {
                 script.server_args = rest.split_whitespace().map(str::to_owned).collect();
                 continue;
             }
-            "connect" => Step::Connect(word("client")?),
+            "connect" => {
+                let name = word("client")?;
+                let path = words.next().unwrap_or("/ws").to_owned();
+                Step::Connect(name, path)
+            }
             "send" => Step::Send(client, tail.to_owned()),
             "send-sized" => Step::SendSized(client, tail.parse().map_err(|_| fail("size"))?),
             "send-binary" => Step::SendBinary(client, hex(tail)?),
             "send-text-bytes" => Step::SendTextBytes(client, hex(tail)?),
             "send-raw" => Step::SendRaw(client, hex(tail)?),
+            "send-raw-repeat" => {
+                let (count, bytes) = tail.split_once(' ').ok_or_else(|| fail("COUNT HEX"))?;
+                let count = count.parse().map_err(|_| fail("COUNT"))?;
+                Step::SendRawRepeat(client, count, hex(bytes)?)
+            }
             "send-sdp" | "send-candidate" => {
                 let (to, size) = tail.split_once(' ').ok_or_else(|| fail("TO BYTES"))?;
                 let size = size.trim().parse().map_err(|_| fail("BYTES"))?;
@@ -133,6 +177,10 @@ fn parse(text: &str) -> Result<Script, String> {
                 }
             }
             "recv" => Step::Recv(client, json(tail)?),
+            "recv-unordered" => match json(tail)? {
+                Value::Array(patterns) => Step::RecvUnordered(client, patterns),
+                _ => return Err(fail("a JSON array of patterns")),
+            },
             "recv-close" | "close" => {
                 let (code, reason) = tail.split_once(' ').unwrap_or((tail, ""));
                 let code = code.parse().map_err(|_| fail("close code"))?;
@@ -153,22 +201,25 @@ fn parse(text: &str) -> Result<Script, String> {
                 let method = word("method")?;
                 let path = word("path")?;
                 let status = word("status")?.parse().map_err(|_| fail("status"))?;
+                let mut headers = Vec::new();
+                let mut words = words.peekable();
+                while words.next_if_eq(&"-H").is_some() {
+                    let header = words.next().ok_or_else(|| fail("-H Name=value"))?;
+                    headers.push(header_word(header).ok_or_else(|| fail("-H Name=value"))?);
+                }
                 let text: Vec<&str> = words.collect();
                 Step::Http(
                     method,
                     path,
                     status,
+                    headers,
                     Some(text.join(" ")).filter(|t| !t.is_empty()),
                 )
             }
             "upgrade" => {
                 let status = word("status")?.parse().map_err(|_| fail("status"))?;
                 let headers = words
-                    .map(|pair| {
-                        let (name, value) =
-                            pair.split_once('=').ok_or_else(|| fail("NAME=VALUE"))?;
-                        Ok((name.to_owned(), value.to_owned()))
-                    })
+                    .map(|word| header_word(word).ok_or_else(|| fail("Name=value")))
                     .collect::<Result<_, String>>()?;
                 Step::Upgrade(status, headers)
             }
@@ -223,14 +274,19 @@ impl Conversation {
         Ok(out)
     }
 
-    /// Checks that the next data frame `name` gets is JSON matching `pattern`.
-    async fn recv(&mut self, name: &str, pattern: &Value) -> Result<(), String> {
+    /// The next data frame `name` gets, as JSON.
+    async fn next_json(&mut self, name: &str) -> Result<Value, String> {
         let got = self.next_data(name).await?;
         let Message::Text(text) = &got else {
             return Err(format!("got {got:?}"));
         };
-        let actual: Value = serde_json::from_str(text.as_str())
-            .map_err(|err| format!("got a frame that is not JSON ({err}): {text}"))?;
+        serde_json::from_str(text.as_str())
+            .map_err(|err| format!("got a frame that is not JSON ({err}): {text}"))
+    }
+
+    /// Checks that the next data frame `name` gets is JSON matching `pattern`.
+    async fn recv(&mut self, name: &str, pattern: &Value) -> Result<(), String> {
+        let actual = self.next_json(name).await?;
         let mut vars = self.vars.clone();
         matches(pattern, &actual, &mut vars, "").map_err(|why| format!("got {actual}\n  {why}"))?;
         self.vars = vars;
@@ -239,11 +295,11 @@ impl Conversation {
 
     async fn run(&mut self, step: &Step) -> Result<(), String> {
         match step {
-            Step::Connect(name) => {
+            Step::Connect(name, path) => {
                 let stream = TcpStream::connect(&self.server.addr)
                     .await
                     .map_err(|err| err.to_string())?;
-                let url = self.server.ws_url("/ws");
+                let url = self.server.ws_url(path);
                 let (ws, response) = async_tungstenite::client_async(url, stream)
                     .await
                     .map_err(|err| format!("handshake failed: {err}"))?;
@@ -273,6 +329,13 @@ impl Conversation {
                 let stream = self.client(name)?.get_mut();
                 stream
                     .write_all(bytes)
+                    .await
+                    .map_err(|err| format!("could not write: {err}"))?;
+            }
+            Step::SendRawRepeat(name, count, bytes) => {
+                let stream = self.client(name)?.get_mut();
+                stream
+                    .write_all(&bytes.repeat(*count))
                     .await
                     .map_err(|err| format!("could not write: {err}"))?;
             }
@@ -310,6 +373,19 @@ impl Conversation {
                 }
             }
             Step::Recv(name, pattern) => self.recv(name, pattern).await?,
+            Step::RecvUnordered(name, patterns) => {
+                let mut left: Vec<&Value> = patterns.iter().collect();
+                while !left.is_empty() {
+                    let actual = self.next_json(name).await?;
+                    let found = left.iter().position(|pattern| {
+                        matches(pattern, &actual, &mut self.vars.clone(), "").is_ok()
+                    });
+                    let Some(index) = found else {
+                        return Err(format!("got {actual}, none of {left:?}"));
+                    };
+                    matches(left.remove(index), &actual, &mut self.vars, "")?;
+                }
+            }
             Step::RecvClose(name, code, reason) => match self.next_data(name).await? {
                 Message::Close(Some(frame)) => {
                     let got = u16::from(frame.code);
@@ -351,11 +427,13 @@ impl Conversation {
                     .ok_or_else(|| format!("no client named {name}"))?;
             }
             Step::Log(pattern) => self.expect_log(pattern)?,
-            Step::Http(method, path, status, text) => {
-                let request = format!(
-                    "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
-                    self.server.addr
-                );
+            Step::Http(method, path, status, changes, text) => {
+                let headers = vec![
+                    ("Host".to_owned(), self.server.addr.clone()),
+                    ("Connection".to_owned(), "close".to_owned()),
+                ];
+                let head = self.head(headers, changes)?;
+                let request = format!("{method} {path} HTTP/1.1\r\n{head}\r\n");
                 self.last_response = self.raw_http(&request).await?;
                 check_status(&self.last_response, *status)?;
                 if let Some(text) = text {
@@ -367,8 +445,8 @@ impl Conversation {
                     }
                 }
             }
-            Step::Upgrade(status, overrides) => {
-                let mut headers = vec![
+            Step::Upgrade(status, changes) => {
+                let headers = vec![
                     ("Host".to_owned(), self.server.addr.clone()),
                     ("Upgrade".to_owned(), "websocket".to_owned()),
                     ("Connection".to_owned(), "Upgrade".to_owned()),
@@ -378,16 +456,7 @@ impl Conversation {
                     ),
                     ("Sec-WebSocket-Version".to_owned(), "13".to_owned()),
                 ];
-                for (name, value) in overrides {
-                    headers.retain(|(known, _)| !known.eq_ignore_ascii_case(name));
-                    if !value.is_empty() {
-                        headers.push((name.clone(), self.substitute(value)?));
-                    }
-                }
-                let head: String = headers
-                    .iter()
-                    .map(|(name, value)| format!("{name}: {value}\r\n"))
-                    .collect();
+                let head = self.head(headers, changes)?;
                 let request = format!("GET /ws HTTP/1.1\r\n{head}\r\n");
                 self.last_response = self.raw_http_head(&request).await?;
                 check_status(&self.last_response, *status)?;
@@ -406,6 +475,29 @@ impl Conversation {
             }
         }
         Ok(())
+    }
+
+    /// A request head's header lines: `headers` with `changes` applied.
+    fn head(
+        &self,
+        mut headers: Vec<(String, String)>,
+        changes: &[Header],
+    ) -> Result<String, String> {
+        for change in changes {
+            match change {
+                Header::Set(name, value) => {
+                    headers.retain(|(known, _)| !known.eq_ignore_ascii_case(name));
+                    if !value.is_empty() {
+                        headers.push((name.clone(), self.substitute(value)?));
+                    }
+                }
+                Header::Add(name, value) => headers.push((name.clone(), self.substitute(value)?)),
+            }
+        }
+        Ok(headers
+            .iter()
+            .map(|(name, value)| format!("{name}: {value}\r\n"))
+            .collect())
     }
 
     async fn send(&mut self, name: &str, msg: Message) -> Result<(), String> {
@@ -579,10 +671,11 @@ fn check_fixture(path: &Path, text: &str) -> Result<(), String> {
     let args: Vec<&str> = script.server_args.iter().map(String::as_str).collect();
     let server = Server::start(&args);
     let host = Value::String(server.addr.clone());
+    let port = Value::String(server.port().to_string());
     let mut conversation = Conversation {
         server,
         clients: HashMap::new(),
-        vars: HashMap::from([("HOST".to_owned(), host)]),
+        vars: HashMap::from([("HOST".to_owned(), host), ("PORT".to_owned(), port)]),
         used_log_lines: HashSet::new(),
         last_response: String::new(),
     };
@@ -594,9 +687,11 @@ fn check_fixture(path: &Path, text: &str) -> Result<(), String> {
                 .map_err(|err| format!("{}:{number}: {line}\n  {err}", path.display()))?;
         }
         // Whatever the conversation did, the server must still be up and answering.
-        let health = conversation
-            .raw_http("GET /healthz HTTP/1.1\r\nHost: room\r\nConnection: close\r\n\r\n")
-            .await?;
+        let request = format!(
+            "GET /healthz HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+            conversation.server.addr
+        );
+        let health = conversation.raw_http(&request).await?;
         check_status(&health, 200)
             .map_err(|err| format!("{}: after the script: {err}", path.display()))?;
         Ok::<(), String>(())

@@ -17,6 +17,7 @@ use room::protocol::{
     decode, ClientMsg, DecodeError, ErrorCode, IceCandidate, RoomInfo, ServerMsg, VERSION,
 };
 use room::rooms::{Limits, Outgoing, Rooms, To};
+use room::time::{Now, Tick, UnixMillis};
 
 // --- the parser ---
 
@@ -698,6 +699,19 @@ impl Model {
         }
     }
 
+    /// Delivers the lobby news the core held back (sent by no one in particular).
+    fn deliver_news(&mut self, out: &[Outgoing]) {
+        for outgoing in out {
+            let To::Many(ids) = &outgoing.to else {
+                panic!("news goes to the lobby: {outgoing:?}");
+            };
+            let recipients: BTreeSet<PeerId> = ids.iter().copied().collect();
+            // The sender is not looked at for `room` frames.
+            let anyone = *ids.first().expect("news goes to someone");
+            self.receive(anyone, 0, &outgoing.to, &recipients, &outgoing.msg);
+        }
+    }
+
     /// Delivers the frames of one step, caused by `sender` at `now`, checking each routing rule.
     fn deliver(&mut self, sender: PeerId, now: u64, out: &[Outgoing]) {
         for outgoing in out {
@@ -734,7 +748,7 @@ impl Model {
                 assert_eq!(*id, sender);
                 self.view(sender).rooms = rooms.clone();
             }
-            ServerMsg::Rooms { rooms } => {
+            ServerMsg::Rooms { rooms, .. } => {
                 assert!(!self.private_rooms, "a private server sent {msg:?}");
                 assert_eq!(to, &To::One(sender), "the whole list goes to a leaver only");
                 let view = self.view(sender);
@@ -744,7 +758,7 @@ impl Model {
                 );
                 view.rooms = rooms.clone();
             }
-            ServerMsg::Room { name, count } => {
+            ServerMsg::Room { name, count, .. } => {
                 assert!(!self.private_rooms, "a private server sent {msg:?}");
                 for id in recipients {
                     let view = self.view(*id);
@@ -850,10 +864,13 @@ impl Model {
             .expect("frames go to open connections")
     }
 
-    /// The model and the core agree, and the core's invariants hold.
-    fn check(&mut self, rooms: &Rooms) {
+    /// The model and the core agree, and the core's invariants hold. The lobby's lists are
+    /// compared only when `settled`: the core holds no news back for later.
+    fn check(&mut self, rooms: &Rooms, settled: bool) {
         assert_eq!(rooms.peer_count(), self.views.len());
         let list = rooms.room_list();
+        assert_eq!(list.total, rooms.room_count());
+        let list = list.rooms;
         for pair in list.windows(2) {
             assert!(
                 pair[0].name < pair[1].name,
@@ -873,7 +890,7 @@ impl Model {
                     "{id} learned of rooms: {:?}",
                     view.rooms
                 );
-            } else if view.room.is_none() {
+            } else if view.room.is_none() && settled {
                 // The room list is for the connections in no room; members are not sent it.
                 assert_eq!(view.rooms, list, "{id} has a stale room list");
             }
@@ -913,11 +930,14 @@ impl Model {
     }
 }
 
-/// Runs `ops` against a fresh core, checking every step.
+/// Runs `ops` against a fresh core, checking every step. `now` is the wall clock (the chats'
+/// `ts`); the monotonic clock moves with it, from `ticks_at`.
 fn run(limits: Limits, ops: Vec<Op>) {
     let mut rooms = Rooms::new(limits);
     let mut model = Model::new(limits);
-    let mut now = 1_700_000_000_000;
+    let start = 1_700_000_000_000;
+    let mut now = start;
+    let tick = |now: u64| Tick::from_millis(now - start);
     for op in ops {
         match op {
             Op::Connect => {
@@ -930,7 +950,7 @@ fn run(limits: Limits, ops: Vec<Op>) {
             Op::Disconnect(peer) => {
                 let id = model.resolve(&peer);
                 let was_open = model.views.remove(&id).is_some();
-                let out = rooms.disconnect(id);
+                let out = rooms.disconnect(tick(now), id);
                 assert!(was_open || out.is_empty(), "closing {id} twice: {out:?}");
                 model.deliver(id, now, &out);
             }
@@ -942,18 +962,42 @@ fn run(limits: Limits, ops: Vec<Op>) {
                 now += wait;
                 let id = model.resolve(&from);
                 let msg = model.client_msg(id, request);
+                let at = Now::new(tick(now), UnixMillis(now));
                 if !model.views.contains_key(&id) {
-                    let out = rooms.handle(now, id, msg);
+                    let out = rooms.handle(at, id, msg);
                     assert!(out.is_empty(), "{id} is closed: {out:?}");
                 } else {
                     let refusal = model.refusal(id, &msg);
-                    let out = rooms.handle(now, id, msg.clone());
+                    let out = rooms.handle(at, id, msg.clone());
                     check_outcome(&rooms, id, &msg, refusal, &out);
                     model.deliver(id, now, &out);
                 }
             }
         }
-        model.check(&rooms);
+        poll_due(&mut rooms, &mut model, tick(now));
+        model.check(&rooms, rooms.next_deadline().is_none());
+    }
+    // However the news was held back, the lobby ends on the true counts.
+    while let Some(deadline) = rooms.next_deadline() {
+        poll_due(&mut rooms, &mut model, deadline);
+    }
+    model.check(&rooms, true);
+}
+
+/// Delivers what the core holds back for `now` or earlier, as the server's timer would.
+fn poll_due(rooms: &mut Rooms, model: &mut Model, now: Tick) {
+    if rooms
+        .next_deadline()
+        .is_some_and(|deadline| deadline <= now)
+    {
+        let out = rooms.poll(now);
+        for outgoing in &out {
+            assert!(
+                matches!(outgoing.msg, ServerMsg::Room { .. }),
+                "only lobby news waits: {outgoing:?}"
+            );
+        }
+        model.deliver_news(&out);
     }
 }
 
@@ -1037,7 +1081,7 @@ proptest! {
         ops in prop::collection::vec(op(), 0..=60),
     ) {
         // Connections at the start give the requests someone to meet.
-        let connects = std::iter::repeat(Op::Connect).take(first_connections);
+        let connects = std::iter::repeat_n(Op::Connect, first_connections);
         let limits = Limits { max_room_size, max_rooms, private_rooms, ..Limits::default() };
         run(limits, connects.chain(ops).collect());
     }

@@ -659,13 +659,15 @@ async fn check_every_end_is_logged(server: &Server, reports: &[Report]) {
 #[async_std::test]
 async fn churning_clients_lose_no_chat_and_leave_nothing_behind() {
     let started = Instant::now();
-    // Every client comes from 127.0.0.1, so the per-address cap is raised above the 72 open
-    // at once.
+    // Every client comes from 127.0.0.1, so the per-address caps are raised above the 72 open
+    // at once and the hundreds of upgrades a second.
     let server = Server::start(&[
         "--max-room-size",
         "64",
         "--max-connections-per-address",
         "200",
+        "--http-rate-limit",
+        "10000",
     ]);
     let pid = server.pid();
 

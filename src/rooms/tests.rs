@@ -7,14 +7,39 @@
 
 use std::collections::HashSet;
 
+use std::cell::Cell;
+use std::time::Duration;
+
 use serde_json::{json, Value};
 
 use super::*;
 use crate::chat::{HISTORY_LEN, TEXT_MAX_CHARS};
 use crate::names::{NICKNAME_MAX_CHARS, ROOM_NAME_MAX_CHARS};
+use crate::time::UnixMillis;
 
-/// The clock value the tests feed in when the time does not matter.
-const NOW: u64 = 1_700_000_000_000;
+/// The wall clock the tests feed in when the time does not matter.
+const WALL: u64 = 1_700_000_000_000;
+
+thread_local! {
+    /// The monotonic clock of the test running on this thread.
+    static TICKS: Cell<Tick> = const { Cell::new(Tick::ZERO) };
+}
+
+/// A moment for one event, a second after the one before: far enough apart that the lobby
+/// hears of every change at once (the `lobby_news_*` tests look at changes closer together).
+fn now() -> Now {
+    let tick = TICKS.with(|ticks| {
+        let next = ticks.get() + Duration::from_secs(1);
+        ticks.set(next);
+        next
+    });
+    Now::new(tick, UnixMillis(WALL))
+}
+
+/// The same moment with another wall clock.
+fn at_wall(wall: u64) -> Now {
+    Now::new(now().tick, UnixMillis(wall))
+}
 
 fn server() -> Rooms {
     server_with_room_size(8)
@@ -45,23 +70,23 @@ fn member(rooms: &mut Rooms, name: &str, room: &str) -> PeerId {
 }
 
 fn rename(rooms: &mut Rooms, id: PeerId, name: &str) -> Vec<Outgoing> {
-    rooms.handle(NOW, id, ClientMsg::Nickname { name: name.into() })
+    rooms.handle(now(), id, ClientMsg::Nickname { name: name.into() })
 }
 
 fn join(rooms: &mut Rooms, id: PeerId, room: &str) -> Vec<Outgoing> {
-    rooms.handle(NOW, id, ClientMsg::Join { room: room.into() })
+    rooms.handle(now(), id, ClientMsg::Join { room: room.into() })
 }
 
 fn leave(rooms: &mut Rooms, id: PeerId) -> Vec<Outgoing> {
-    rooms.handle(NOW, id, ClientMsg::Leave)
+    rooms.handle(now(), id, ClientMsg::Leave)
 }
 
 fn say(rooms: &mut Rooms, id: PeerId, text: &str) -> Vec<Outgoing> {
-    rooms.handle(NOW, id, ClientMsg::Chat { text: text.into() })
+    rooms.handle(now(), id, ClientMsg::Chat { text: text.into() })
 }
 
 fn set_media(rooms: &mut Rooms, id: PeerId, audio: bool, video: bool) -> Vec<Outgoing> {
-    rooms.handle(NOW, id, ClientMsg::Media { audio, video })
+    rooms.handle(now(), id, ClientMsg::Media { audio, video })
 }
 
 fn offer(to: &str) -> ClientMsg {
@@ -115,7 +140,7 @@ fn inbox(out: &[Outgoing], id: PeerId) -> Vec<Value> {
             To::One(to) => usize::from(*to == id),
             To::Many(to) => to.iter().filter(|to| **to == id).count(),
         };
-        frames.extend(std::iter::repeat(wire(&outgoing.msg)).take(copies));
+        frames.extend(std::iter::repeat_n(wire(&outgoing.msg), copies));
     }
     frames
 }
@@ -153,12 +178,12 @@ fn room_list(rooms: &[(&str, usize)]) -> Value {
         .iter()
         .map(|(name, count)| json!({"name": name, "count": count}))
         .collect();
-    json!({"type": "rooms", "rooms": rooms})
+    json!({"type": "rooms", "rooms": rooms, "rooms_total": rooms.len()})
 }
 
-/// One room's new member count, as the lobby is told it.
-fn room_update(name: &str, count: usize) -> Value {
-    json!({"type": "room", "name": name, "count": count})
+/// One room's new member count, as the lobby is told it, with how many rooms exist.
+fn room_update(name: &str, count: usize, total: usize) -> Value {
+    json!({"type": "room", "name": name, "count": count, "rooms_total": total})
 }
 
 fn joined(room: &str, peers: Vec<Value>, history: Vec<Value>) -> Value {
@@ -212,7 +237,7 @@ fn connect_greets_with_id_guest_name_version_and_room_list() {
         sent(&out),
         [(
             To::One(id),
-            json!({"type": "welcome", "id": "p1", "name": "Guest 1", "version": 1, "rooms": []})
+            json!({"type": "welcome", "id": "p1", "name": "Guest 1", "version": 1, "rooms": [], "rooms_total": 0})
         )]
     );
 
@@ -240,6 +265,7 @@ fn welcome_lists_the_current_rooms_with_counts() {
                 "name": "Guest 4",
                 "version": 1,
                 "rooms": [{"name": "design", "count": 1}, {"name": "standup", "count": 2}],
+                "rooms_total": 2,
             })
         )]
     );
@@ -253,7 +279,7 @@ fn every_connection_gets_a_distinct_id() {
     for _ in 0..100 {
         let id = connect(&mut rooms);
         assert!(seen.insert(id), "{id} handed out twice");
-        rooms.disconnect(id);
+        rooms.disconnect(now().tick, id);
     }
     for _ in 0..100 {
         assert!(seen.insert(connect(&mut rooms)));
@@ -343,7 +369,7 @@ fn invalid_nicknames_are_refused_to_the_sender_only() {
 
     // The old name is kept: it is the one Ben's chat shows next to Ann's.
     let out = say(&mut rooms, a, "still me");
-    assert_eq!(inbox(&out, b), [chat(1, a, "Ann", "still me", NOW)]);
+    assert_eq!(inbox(&out, b), [chat(1, a, "Ann", "still me", WALL)]);
 }
 
 // --- join ---
@@ -361,7 +387,7 @@ fn joining_an_empty_room_creates_it_and_tells_the_lobby() {
         sent(&out),
         [
             (To::One(a), joined("standup", vec![], vec![])),
-            (To::Many(vec![lobby]), room_update("standup", 1)),
+            (To::Many(vec![lobby]), room_update("standup", 1, 1)),
         ]
     );
     assert_eq!(rooms.room_of(a).map(RoomName::as_str), Some("standup"));
@@ -392,7 +418,7 @@ fn joining_lists_the_members_in_join_order_and_announces_the_newcomer() {
                 To::Many(vec![a, b, c]),
                 peer_joined(peer(d, "Di", false, false))
             ),
-            (To::Many(vec![lobby]), room_update("team", 4)),
+            (To::Many(vec![lobby]), room_update("team", 4, 1)),
         ]
     );
 }
@@ -417,7 +443,7 @@ fn the_room_list_is_sorted_by_name_with_member_counts() {
     let out = leave(&mut rooms, d);
     let after = [("Zoo", 1), ("a-room", 1), ("b-room", 1), ("회의", 1)];
     assert_eq!(inbox(&out, d), [left("a-room"), room_list(&after)]);
-    assert_eq!(inbox(&out, newcomer), [room_update("a-room", 1)]);
+    assert_eq!(inbox(&out, newcomer), [room_update("a-room", 1, 4)]);
 }
 
 /// join: blank, too long and control-character room names are refused; the sender stays put.
@@ -440,7 +466,7 @@ fn invalid_room_names_are_refused_and_the_sender_stays_put() {
     }
     assert_eq!(rooms.room_of(a).map(RoomName::as_str), Some("home"));
     assert_eq!(rooms.room_of(lobby), None);
-    assert_eq!(rooms.room_list().len(), 1);
+    assert_eq!(rooms.room_list().rooms.len(), 1);
 }
 
 /// join: Korean and emoji room names work, are trimmed, and name one room however spaced.
@@ -459,7 +485,7 @@ fn korean_and_emoji_room_names_are_trimmed_and_shared() {
         inbox(&out, b)[0],
         joined("회의실 🎥", vec![peer(a, "Guest 1", false, false)], vec![])
     );
-    assert_eq!(room_lists(&out), [room_update("회의실 🎥", 2)]);
+    assert_eq!(room_lists(&out), [room_update("회의실 🎥", 2, 1)]);
 
     let longest = "😀".repeat(ROOM_NAME_MAX_CHARS);
     let out = join(&mut rooms, a, &longest);
@@ -474,7 +500,8 @@ fn room_names_are_case_sensitive() {
     member(&mut rooms, "b", "team");
     assert_eq!(
         wire(&ServerMsg::Rooms {
-            rooms: rooms.room_list()
+            rooms: rooms.room_list().rooms,
+            rooms_total: rooms.room_count(),
         }),
         room_list(&[("Team", 1), ("team", 1)])
     );
@@ -497,12 +524,12 @@ fn rejoining_the_current_room_only_resends_joined() {
                 joined(
                     "room",
                     vec![peer(a, "Ann", false, false)],
-                    vec![entry(1, a, "Ann", "hello", NOW)]
+                    vec![entry(1, a, "Ann", "hello", WALL)]
                 )
             )]
         );
     }
-    assert_eq!(rooms.room_list()[0].count, 2);
+    assert_eq!(rooms.room_list().rooms[0].count, 2);
 }
 
 /// join: switching rooms leaves the old one first, then joins; the lobby hears of both rooms,
@@ -527,7 +554,7 @@ fn switching_rooms_leaves_then_joins_then_updates_both_rooms() {
     assert_eq!(inbox(&out, c), [peer_joined(peer(a, "Ann", false, false))]);
     assert_eq!(
         inbox(&out, outsider),
-        [room_update("one", 1), room_update("two", 2)]
+        [room_update("one", 1, 2), room_update("two", 2, 2)]
     );
     assert_eq!(inbox(&out, outsider), room_lists(&out));
     assert_eq!(rooms.room_of(a).map(RoomName::as_str), Some("two"));
@@ -545,11 +572,12 @@ fn empty_rooms_disappear_from_the_list() {
     assert_eq!(inbox(&out, a), [left("old"), joined("new", vec![], vec![])]);
     assert_eq!(
         inbox(&out, lobby),
-        [room_update("old", 0), room_update("new", 1)]
+        [room_update("old", 0, 2), room_update("new", 1, 2)]
     );
     assert_eq!(
         wire(&ServerMsg::Rooms {
-            rooms: rooms.room_list()
+            rooms: rooms.room_list().rooms,
+            rooms_total: rooms.room_count(),
         }),
         room_list(&[("keep", 1), ("new", 1)])
     );
@@ -615,7 +643,7 @@ fn leaving_tells_the_leaver_the_room_and_the_lobby() {
     assert_eq!(inbox(&out, b), [left("room"), room_list(&[("room", 2)])]);
     assert_eq!(inbox(&out, a), [peer_left(b)]);
     assert_eq!(inbox(&out, c), [peer_left(b)]);
-    assert_eq!(inbox(&out, outsider), [room_update("room", 2)]);
+    assert_eq!(inbox(&out, outsider), [room_update("room", 2, 1)]);
     assert_eq!(rooms.room_of(b), None);
 }
 
@@ -629,7 +657,7 @@ fn the_last_member_leaving_removes_the_room() {
         sent(&out),
         [(To::One(a), left("solo")), (To::One(a), room_list(&[]))]
     );
-    assert!(rooms.room_list().is_empty());
+    assert!(rooms.room_list().rooms.is_empty());
 }
 
 /// leave: leaving while in no room is refused with not_in_room.
@@ -687,7 +715,7 @@ fn chat_reaches_every_member_including_the_sender() {
     let elsewhere = member(&mut rooms, "Cy", "other");
 
     let text = "  안녕 👋\nsecond line\tend  ";
-    let out = rooms.handle(1_234, b, ClientMsg::Chat { text: text.into() });
+    let out = rooms.handle(at_wall(1_234), b, ClientMsg::Chat { text: text.into() });
     assert_eq!(
         sent(&out),
         [(To::Many(vec![a, b]), chat(1, b, "Ben", text, 1_234))]
@@ -711,7 +739,7 @@ fn chat_seq_counts_up_per_room_and_ts_is_the_given_time() {
 
     let mut said = Vec::new();
     for (now, from) in [(10, a), (20, c), (30, b), (40, a), (50, c)] {
-        let out = rooms.handle(now, from, ClientMsg::Chat { text: "x".into() });
+        let out = rooms.handle(at_wall(now), from, ClientMsg::Chat { text: "x".into() });
         let frame = &inbox(&out, from)[0];
         said.push((frame["seq"].clone(), frame["ts"].clone()));
     }
@@ -733,18 +761,18 @@ fn chat_keeps_the_nickname_used_when_it_was_said() {
     let mut rooms = server();
     let a = member(&mut rooms, "Ann", "room");
     let out = say(&mut rooms, a, "before");
-    assert_eq!(inbox(&out, a), [chat(1, a, "Ann", "before", NOW)]);
+    assert_eq!(inbox(&out, a), [chat(1, a, "Ann", "before", WALL)]);
 
     rename(&mut rooms, a, "Annie");
     let out = say(&mut rooms, a, "after");
-    assert_eq!(inbox(&out, a), [chat(2, a, "Annie", "after", NOW)]);
+    assert_eq!(inbox(&out, a), [chat(2, a, "Annie", "after", WALL)]);
 
     let late = connect(&mut rooms);
     assert_eq!(
         history_seen_by(&mut rooms, late, "room"),
         [
-            entry(1, a, "Ann", "before", NOW),
-            entry(2, a, "Annie", "after", NOW)
+            entry(1, a, "Ann", "before", WALL),
+            entry(2, a, "Annie", "after", WALL)
         ]
     );
 }
@@ -757,7 +785,7 @@ fn late_joiners_get_the_last_fifty_messages_oldest_first() {
     let total = HISTORY_LEN as u64 + 5;
     for n in 1..=total {
         rooms.handle(
-            n,
+            at_wall(n),
             a,
             ClientMsg::Chat {
                 text: format!("m{n}"),
@@ -786,7 +814,7 @@ fn history_belongs_to_its_room_and_ends_with_it() {
     let c = connect(&mut rooms);
     assert_eq!(
         history_seen_by(&mut rooms, c, "two"),
-        [entry(1, b, "b", "in two", NOW)]
+        [entry(1, b, "b", "in two", WALL)]
     );
 
     leave(&mut rooms, a);
@@ -806,7 +834,7 @@ fn signalling_is_relayed_to_the_target_only_from_the_sender() {
     member(&mut rooms, "c", "call");
     let to = b.to_string();
 
-    let out = rooms.handle(NOW, a, offer(&to));
+    let out = rooms.handle(now(), a, offer(&to));
     assert_eq!(
         sent(&out),
         [(
@@ -815,7 +843,7 @@ fn signalling_is_relayed_to_the_target_only_from_the_sender() {
         )]
     );
 
-    let out = rooms.handle(NOW, a, answer(&to));
+    let out = rooms.handle(now(), a, answer(&to));
     assert_eq!(
         sent(&out),
         [(
@@ -824,7 +852,7 @@ fn signalling_is_relayed_to_the_target_only_from_the_sender() {
         )]
     );
 
-    let out = rooms.handle(NOW, a, candidate(&to));
+    let out = rooms.handle(now(), a, candidate(&to));
     assert_eq!(
         sent(&out),
         [(
@@ -851,7 +879,7 @@ fn signalling_a_peer_outside_the_senders_room_is_unknown_peer() {
     let lobby = connect(&mut rooms);
     for target in [other_room, lobby] {
         for msg in signals(&target.to_string()) {
-            assert_refused(&rooms.handle(NOW, a, msg), a, "unknown_peer");
+            assert_refused(&rooms.handle(now(), a, msg), a, "unknown_peer");
         }
     }
 }
@@ -863,7 +891,7 @@ fn signalling_a_nonexistent_or_malformed_id_is_unknown_peer() {
     let a = member(&mut rooms, "a", "room");
     let b = member(&mut rooms, "b", "room");
     let gone = member(&mut rooms, "c", "room");
-    rooms.disconnect(gone);
+    rooms.disconnect(now().tick, gone);
 
     let b_text = b.to_string();
     let gone_text = gone.to_string();
@@ -883,7 +911,7 @@ fn signalling_a_nonexistent_or_malformed_id_is_unknown_peer() {
         "p99999999999999999999999",
     ] {
         for msg in signals(target) {
-            assert_refused(&rooms.handle(NOW, a, msg), a, "unknown_peer");
+            assert_refused(&rooms.handle(now(), a, msg), a, "unknown_peer");
         }
     }
 }
@@ -895,7 +923,7 @@ fn signalling_oneself_is_unknown_peer() {
     let a = member(&mut rooms, "a", "room");
     member(&mut rooms, "b", "room");
     for msg in signals(&a.to_string()) {
-        assert_refused(&rooms.handle(NOW, a, msg), a, "unknown_peer");
+        assert_refused(&rooms.handle(now(), a, msg), a, "unknown_peer");
     }
 }
 
@@ -908,7 +936,7 @@ fn signalling_from_outside_a_room_is_not_in_room() {
     let other_lobby = connect(&mut rooms);
     for target in [b.to_string(), other_lobby.to_string(), "nonsense".into()] {
         for msg in signals(&target) {
-            assert_refused(&rooms.handle(NOW, lobby, msg), lobby, "not_in_room");
+            assert_refused(&rooms.handle(now(), lobby, msg), lobby, "not_in_room");
         }
     }
 }
@@ -985,10 +1013,10 @@ fn disconnecting_tells_the_room_and_updates_the_list() {
     let c = member(&mut rooms, "c", "room");
     let outsider = connect(&mut rooms);
 
-    let out = rooms.disconnect(b);
+    let out = rooms.disconnect(now().tick, b);
     assert_eq!(inbox(&out, a), [peer_left(b)]);
     assert_eq!(inbox(&out, c), [peer_left(b)]);
-    assert_eq!(inbox(&out, outsider), [room_update("room", 2)]);
+    assert_eq!(inbox(&out, outsider), [room_update("room", 2, 1)]);
     assert_eq!(rooms.peer_count(), 3);
 
     // The room no longer lists b to newcomers.
@@ -1010,9 +1038,9 @@ fn disconnecting_the_last_member_removes_the_room() {
     let mut rooms = server();
     let a = member(&mut rooms, "a", "solo");
     let outsider = connect(&mut rooms);
-    let out = rooms.disconnect(a);
-    assert_eq!(inbox(&out, outsider), [room_update("solo", 0)]);
-    assert!(rooms.room_list().is_empty());
+    let out = rooms.disconnect(now().tick, a);
+    assert_eq!(inbox(&out, outsider), [room_update("solo", 0, 0)]);
+    assert!(rooms.room_list().rooms.is_empty());
 }
 
 /// disconnect: a peer in no room goes away silently.
@@ -1021,10 +1049,10 @@ fn disconnecting_from_outside_a_room_sends_nothing() {
     let mut rooms = server();
     member(&mut rooms, "a", "room");
     let lobby = connect(&mut rooms);
-    assert!(rooms.disconnect(lobby).is_empty());
+    assert!(rooms.disconnect(now().tick, lobby).is_empty());
     assert_eq!(rooms.peer_count(), 1);
     assert!(
-        rooms.disconnect(lobby).is_empty(),
+        rooms.disconnect(now().tick, lobby).is_empty(),
         "a second disconnect is a no-op"
     );
 }
@@ -1035,7 +1063,7 @@ fn frames_from_unknown_peers_are_ignored() {
     let mut rooms = server();
     let a = member(&mut rooms, "a", "room");
     let gone = member(&mut rooms, "b", "room");
-    rooms.disconnect(gone);
+    rooms.disconnect(now().tick, gone);
     let a_text = a.to_string();
 
     for from in [gone, PeerId::new(999)] {
@@ -1058,15 +1086,16 @@ fn frames_from_unknown_peers_are_ignored() {
         for msg in messages {
             let kind = msg.kind();
             assert!(
-                rooms.handle(NOW, from, msg).is_empty(),
+                rooms.handle(now(), from, msg).is_empty(),
                 "{kind} from {from}"
             );
         }
-        assert!(rooms.disconnect(from).is_empty());
+        assert!(rooms.disconnect(now().tick, from).is_empty());
     }
     assert_eq!(
         wire(&ServerMsg::Rooms {
-            rooms: rooms.room_list()
+            rooms: rooms.room_list().rooms,
+            rooms_total: rooms.room_count(),
         }),
         room_list(&[("room", 1)])
     );
@@ -1079,6 +1108,158 @@ fn disconnecting_sends_nothing_to_the_connection_that_is_gone() {
     let a = member(&mut rooms, "a", "room");
     let b = member(&mut rooms, "b", "room");
 
-    let out = rooms.disconnect(b);
+    let out = rooms.disconnect(now().tick, b);
     assert_eq!(sent(&out), [(To::Many(vec![a]), peer_left(b))]);
+}
+
+/// A moment on the monotonic clock, for the tests that look at timing.
+fn at(millis: u64) -> Now {
+    Now::new(Tick::from_millis(millis), UnixMillis(WALL))
+}
+
+fn join_at(rooms: &mut Rooms, now: Now, id: PeerId, room: &str) -> Vec<Outgoing> {
+    rooms.handle(now, id, ClientMsg::Join { room: room.into() })
+}
+
+/// The lobby hears of a room at once, then at most once per LOBBY_UPDATE_EVERY: changes in
+/// between wait, and the news that follows carries the count as it is by then.
+#[test]
+fn lobby_news_of_a_busy_room_is_held_back_and_ends_on_the_true_count() {
+    let mut rooms = server_with_room_size(50);
+    let lobby = connect(&mut rooms);
+    let people: Vec<PeerId> = (0..10).map(|_| connect(&mut rooms)).collect();
+    let every = LOBBY_UPDATE_EVERY.as_millis() as u64;
+
+    let out = join_at(&mut rooms, at(1_000), people[0], "busy");
+    assert_eq!(inbox(&out, lobby), [room_update("busy", 1, 1)]);
+    assert_eq!(rooms.next_deadline(), None);
+    // Nine more within the window: none of them reaches the lobby now.
+    for (n, id) in people[1..].iter().enumerate() {
+        let out = join_at(&mut rooms, at(1_000 + n as u64 * 10), *id, "busy");
+        assert!(inbox(&out, lobby).is_empty(), "{out:?}");
+    }
+    let due = Tick::from_millis(1_000 + every);
+    assert_eq!(rooms.next_deadline(), Some(due));
+    assert!(rooms.poll(Tick::from_millis(1_000 + every - 1)).is_empty());
+    let out = rooms.poll(due);
+    assert_eq!(inbox(&out, lobby), [room_update("busy", 10, 1)]);
+    assert_eq!(rooms.next_deadline(), None);
+    // Quiet for a while, the next change goes out at once again.
+    rooms.poll(Tick::from_millis(1_000 + 2 * every));
+    let out = rooms.handle(at(1_000 + 2 * every), people[0], ClientMsg::Leave);
+    assert_eq!(inbox(&out, lobby), [room_update("busy", 9, 1)]);
+}
+
+/// Held-back news of one room does not hold back another's, and a room that is gone by the
+/// time its news goes out is announced with count 0.
+#[test]
+fn lobby_news_is_held_back_per_room() {
+    let mut rooms = server();
+    let lobby = connect(&mut rooms);
+    let (a, b, c) = (
+        connect(&mut rooms),
+        connect(&mut rooms),
+        connect(&mut rooms),
+    );
+    join_at(&mut rooms, at(0), a, "one");
+    join_at(&mut rooms, at(10), b, "one");
+    let out = join_at(&mut rooms, at(20), c, "two");
+    assert_eq!(inbox(&out, lobby), [room_update("two", 1, 2)]);
+    rooms.disconnect(Tick::from_millis(30), a);
+    rooms.disconnect(Tick::from_millis(40), b);
+    let out = rooms.poll(rooms.next_deadline().unwrap());
+    assert_eq!(inbox(&out, lobby), [room_update("one", 0, 1)]);
+}
+
+/// A list carries the busiest rooms, at most ROOM_LIST_MAX of them sorted by name, and says
+/// how many exist.
+#[test]
+fn room_lists_carry_the_busiest_rooms_and_the_total() {
+    let mut rooms = Rooms::new(Limits {
+        max_rooms: 500,
+        ..Limits::default()
+    });
+    for n in 0..ROOM_LIST_MAX + 50 {
+        member(&mut rooms, "a", &format!("room {n:03}"));
+    }
+    // Two busier rooms among the ones that would be cut by name.
+    member(&mut rooms, "b", "room 149");
+    member(&mut rooms, "b", "room 148");
+    member(&mut rooms, "c", "room 148");
+    let list = rooms.room_list();
+    assert_eq!(list.total, ROOM_LIST_MAX + 50);
+    assert_eq!(list.rooms.len(), ROOM_LIST_MAX);
+    let names: Vec<&str> = list.rooms.iter().map(|room| room.name.as_str()).collect();
+    assert!(names.windows(2).all(|pair| pair[0] < pair[1]), "{names:?}");
+    assert!(names.contains(&"room 148") && names.contains(&"room 149"));
+    let (_, out) = rooms.connect();
+    let welcome = &sent(&out)[0].1;
+    assert_eq!(welcome["rooms"].as_array().unwrap().len(), ROOM_LIST_MAX);
+    assert_eq!(welcome["rooms_total"], ROOM_LIST_MAX + 50);
+}
+
+/// Past the server-wide history budget the oldest rooms lose their oldest messages first, and a
+/// room that ends gives its history's bytes back.
+#[test]
+fn the_history_budget_trims_the_oldest_rooms_first() {
+    let text = "x".repeat(900);
+    let cost = chat::ENTRY_OVERHEAD_BYTES + text.len() + 1;
+    let mut rooms = Rooms::new(Limits {
+        history_bytes: 10 * cost,
+        ..Limits::default()
+    });
+    let old = member(&mut rooms, "a", "old");
+    let new = member(&mut rooms, "b", "new");
+    for _ in 0..6 {
+        say(&mut rooms, old, &text);
+    }
+    for _ in 0..6 {
+        say(&mut rooms, new, &text);
+    }
+    assert_eq!(rooms.history_bytes(), 10 * cost);
+    // A newcomer looks, and goes again.
+    let seen = |rooms: &mut Rooms, room: &str| -> Vec<u64> {
+        let late = connect(rooms);
+        let history = history_seen_by(rooms, late, room);
+        rooms.disconnect(now().tick, late);
+        history
+            .iter()
+            .map(|entry| entry["seq"].as_u64().unwrap())
+            .collect()
+    };
+    assert_eq!(seen(&mut rooms, "old"), [3, 4, 5, 6]);
+    assert_eq!(seen(&mut rooms, "new"), [1, 2, 3, 4, 5, 6]);
+    // Once the old room has nothing left to give, the next oldest gives.
+    for _ in 0..5 {
+        say(&mut rooms, new, &text);
+    }
+    assert_eq!(seen(&mut rooms, "old"), Vec::<u64>::new());
+    assert_eq!(seen(&mut rooms, "new"), (2..=11).collect::<Vec<_>>());
+    // The new room ends with its last member, and its history's bytes are free again.
+    rooms.disconnect(now().tick, new);
+    assert_eq!(rooms.history_bytes(), 0);
+    assert_eq!(rooms.room_count(), 1);
+}
+
+/// A connection that comes to the lobby after a change got a whole list with the change in
+/// it, so the held-back news of that change is not sent to it again.
+#[test]
+fn lobby_news_goes_only_to_those_who_came_before_the_change() {
+    let mut rooms = server();
+    let early = connect(&mut rooms);
+    let (a, b) = (connect(&mut rooms), connect(&mut rooms));
+    join_at(&mut rooms, at(0), a, "r");
+    join_at(&mut rooms, at(10), b, "r");
+    // `a` leaves within the window: the lobby's news of "r" waits, and `a` is in the lobby now.
+    let out = rooms.handle(at(20), a, ClientMsg::Leave);
+    assert_eq!(
+        inbox(&out, a),
+        [left("r"), room_list(&[("r", 1)])],
+        "the leaver's whole list is up to date"
+    );
+    let late = connect(&mut rooms);
+    let out = rooms.poll(rooms.next_deadline().unwrap());
+    assert_eq!(inbox(&out, early), [room_update("r", 1, 1)]);
+    assert!(inbox(&out, a).is_empty(), "{out:?}");
+    assert!(inbox(&out, late).is_empty(), "{out:?}");
 }

@@ -38,6 +38,8 @@ pub(crate) const ROOM_FLAGS: &[&str] = &[
     "10000",
     "--max-room-size",
     "500",
+    "--http-rate-limit",
+    "1000000",
     "--log-level",
     "warn",
 ];

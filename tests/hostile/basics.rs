@@ -1,108 +1,26 @@
-//! Hostile and broken clients that a conversation file cannot script: request heads with no
-//! end, a TCP reset in the middle of a frame, many senders against one reader that stopped,
-//! and a graceful shutdown. Each checks that a bystander in the room keeps getting chats
-//! promptly and that `/healthz` answers.
+//! The first round: request heads with no end, a TCP reset in the middle of a frame, many
+//! senders against one reader that stopped, and a graceful shutdown.
 
-mod common;
-
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::TcpStream as StdTcpStream;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_std::future::timeout;
-use async_std::net::TcpStream;
 use async_tungstenite::tungstenite::Message;
-use async_tungstenite::WebSocketStream;
 use futures_util::StreamExt;
-use serde_json::{json, Value};
+use serde_json::json;
 
-use common::{Server, WAIT};
-
-type Client = WebSocketStream<TcpStream>;
+use crate::common::{Server, WAIT};
+use crate::support::{
+    bystander_still_served, closed_within, connect, connect_on, healthz, join, send, until,
+};
 
 /// The most bytes of a request head the server reads (src/head_guard.rs).
 const MAX_HEAD_BYTES: usize = 16 * 1024;
 /// How long the server waits for a request head (src/head_guard.rs).
 const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
-
-async fn connect(server: &Server) -> (Client, String) {
-    let stream = TcpStream::connect(&server.addr).await.unwrap();
-    connect_on(server, stream).await
-}
-
-async fn connect_on(server: &Server, stream: TcpStream) -> (Client, String) {
-    let (mut ws, _) = async_tungstenite::client_async(server.ws_url("/ws"), stream)
-        .await
-        .unwrap();
-    let welcome = next_json(&mut ws).await;
-    (ws, welcome["id"].as_str().unwrap().to_owned())
-}
-
-async fn next_json(ws: &mut Client) -> Value {
-    loop {
-        let msg = timeout(WAIT, ws.next())
-            .await
-            .expect("a frame arrives in time")
-            .expect("the connection is open")
-            .expect("the frame is readable");
-        if let Message::Text(text) = msg {
-            return serde_json::from_str(text.as_str()).unwrap();
-        }
-    }
-}
-
-/// Reads frames until one satisfies `wanted`, which it returns.
-async fn until(ws: &mut Client, wanted: impl Fn(&Value) -> bool) -> Value {
-    loop {
-        let frame = next_json(ws).await;
-        if wanted(&frame) {
-            return frame;
-        }
-    }
-}
-
-async fn send(ws: &mut Client, value: Value) {
-    ws.send(Message::text(value.to_string())).await.unwrap();
-}
-
-async fn join(ws: &mut Client, room: &str) {
-    send(ws, json!({"type": "join", "room": room})).await;
-    until(ws, |f| f["type"] == "joined").await;
-}
-
-/// A bystander in the room: it chats, and its chat comes back to it within `WAIT`.
-async fn bystander_still_served(bystander: &mut Client, text: &str) {
-    send(bystander, json!({"type": "chat", "text": text})).await;
-    until(bystander, |f| f["type"] == "chat" && f["text"] == text).await;
-}
-
-async fn healthz(server: &Server) -> Value {
-    let body = timeout(WAIT, surf::get(server.url("/healthz")).recv_string())
-        .await
-        .expect("/healthz answers in time")
-        .expect("/healthz answers");
-    serde_json::from_str(&body).unwrap()
-}
-
-/// Whether the server closed `stream`: a read gives end of file or a reset within `limit`.
-fn closed_within(stream: &mut StdTcpStream, limit: Duration) -> bool {
-    stream.set_read_timeout(Some(limit)).unwrap();
-    let mut buf = [0; 4096];
-    loop {
-        match stream.read(&mut buf) {
-            Ok(0) => return true,
-            Ok(_) => {}
-            Err(err) => {
-                return !matches!(
-                    err.kind(),
-                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                )
-            }
-        }
-    }
-}
 
 /// A request head that never ends (no newline at all) is cut off after 16 KiB instead of
 /// being buffered, and the room goes on.
