@@ -91,6 +91,10 @@ pub(crate) struct HoldArgs {
     /// How many connections to open (each joins one of connections/10 rooms).
     #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub(crate) connections: u32,
+    /// Connections that open first and stay in no room (home pages), watching the room list
+    /// change while the others join.
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=10_000))]
+    pub(crate) lobby: u32,
     /// Seconds to stay connected once every connection has joined and the server went quiet,
     /// before the memory is read.
     #[arg(long, default_value_t = 2.0)]

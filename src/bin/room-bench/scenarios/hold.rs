@@ -1,6 +1,8 @@
 //! `hold`: N connections, each joins one of N/10 rooms, then all stay idle. Reports the
 //! connect+join rate and the server's resident memory per connection (VmRSS before the first
-//! connection and after the last has joined and the server has gone quiet, over N).
+//! connection and after the last has joined and the server has gone quiet, over N). With
+//! `--lobby L`, L connections open first and stay in no room, as home pages do, and the report
+//! counts the room-list frames they get while the others join: what joining costs the lobby.
 
 use std::pin::pin;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -15,7 +17,7 @@ use futures_util::StreamExt;
 use serde::Serialize;
 
 use crate::cli::HoldArgs;
-use crate::client::{close, close_text, connect_and_join, Ws};
+use crate::client::{close, close_text, connect, connect_and_join, expect, Ws};
 use crate::error::BenchError;
 use crate::procfs::{memory, CpuMark, CpuUsed, Memory, Pid};
 use crate::report::{maybe, Better, Headline};
@@ -51,11 +53,17 @@ pub(crate) struct HoldReport {
     connect_join_per_s: f64,
     /// Seconds from the last `joined` until no frame came for 0.5 s.
     quiet_after_s: f64,
-    /// Frames the connections received in all (mostly room lists: every join sends one to
-    /// every connection).
+    /// Frames the connections received in all once they had joined (`peer_joined` of the
+    /// members after them).
     frames_received: u64,
     /// Bytes of those frames.
     bytes_received: u64,
+    /// Connections that stayed in no room.
+    lobby: usize,
+    /// Frames those lobby connections received in all after their `welcome` (room lists).
+    lobby_frames_received: u64,
+    /// Of those, per lobby connection.
+    lobby_frames_per_connection: Option<f64>,
     /// Connections the server closed (or that broke) while they were held.
     server_closes: u64,
     /// The first such close.
@@ -106,6 +114,14 @@ pub(crate) async fn run(args: &HoldArgs) -> Result<HoldReport, BenchError> {
     let tally = Arc::new(HoldTally::default());
     let memory_before = read_memory()?;
 
+    let lobby_tally = Arc::new(HoldTally::default());
+    let mut watchers = Vec::new();
+    for _ in 0..args.lobby {
+        let mut ws = connect(&target.url, target.wait).await?;
+        expect(&mut ws, "welcome", target.wait).await?;
+        watchers.push(hold(ws, lobby_tally.clone()));
+    }
+
     let cpu_before = CpuMark::now(target.server_pid)?;
     let started = Instant::now();
     let names: Vec<String> = (0..count)
@@ -138,10 +154,12 @@ pub(crate) async fn run(args: &HoldArgs) -> Result<HoldReport, BenchError> {
 
     let quiet_started = Instant::now();
     wait_for_quiet(&tally).await;
+    wait_for_quiet(&lobby_tally).await;
     let quiet_after_s = quiet_started.elapsed().as_secs_f64();
     task::sleep(Duration::from_secs_f64(args.idle.max(0.0))).await;
     let memory_held = read_memory()?;
 
+    let holders: Vec<Holder> = holders.into_iter().chain(watchers).collect();
     let stops = holders.iter().map(|holder| holder.stop.send(()));
     join_all(stops).await;
     let _ = timeout(
@@ -175,6 +193,10 @@ pub(crate) async fn run(args: &HoldArgs) -> Result<HoldReport, BenchError> {
         quiet_after_s,
         frames_received: tally.frames.load(Ordering::Relaxed),
         bytes_received: tally.bytes.load(Ordering::Relaxed),
+        lobby: args.lobby as usize,
+        lobby_frames_received: lobby_tally.frames.load(Ordering::Relaxed),
+        lobby_frames_per_connection: (args.lobby > 0)
+            .then(|| lobby_tally.frames.load(Ordering::Relaxed) as f64 / f64::from(args.lobby)),
         server_closes: tally.server_closes.load(Ordering::Relaxed),
         first_close,
         memory_before,
@@ -248,6 +270,14 @@ impl HoldReport {
             self.frames_received,
             self.bytes_received as f64 / (1024.0 * 1024.0)
         );
+        if self.lobby > 0 {
+            out += &format!(
+                "  {} lobby connections got {} room-list frames ({} each)\n",
+                self.lobby,
+                self.lobby_frames_received,
+                maybe(self.lobby_frames_per_connection, 1)
+            );
+        }
         out += &format!(
             "  server RSS {} KiB before, {} KiB held (peak {} KiB): {} bytes per connection\n",
             kib(self.memory_before),
@@ -300,6 +330,11 @@ impl HoldReport {
             Headline::new(
                 "server CPU s while joining",
                 self.join_cpu.server_s,
+                Better::Lower,
+            ),
+            Headline::new(
+                "room-list frames per lobby connection",
+                self.lobby_frames_per_connection,
                 Better::Lower,
             ),
         ]
