@@ -10,6 +10,9 @@ import { chromium } from 'playwright-core';
 /** How long any one wait may take before the test fails. */
 export const WAIT_MS = 30_000;
 
+/** Every page a scenario opened with `joinRoom`, so the runner can check none had errors. */
+export const opened = [];
+
 const CHROMIUM_ARGS = [
   '--no-sandbox',
   '--use-fake-ui-for-media-stream',
@@ -163,6 +166,7 @@ export async function joinRoom(browser, serverUrl, room, nickname, { expectJoine
   page.on('console', (msg) => {
     if (msg.type() === 'error') problems.push(`${nickname}: console error: ${msg.text()}`);
   });
+  opened.push({ nickname, problems });
   await page.goto(`${serverUrl}/room/${encodeURIComponent(room)}`);
   await page.click('#join-button');
   if (expectJoined) {

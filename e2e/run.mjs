@@ -2,7 +2,7 @@
 // Meant to run inside a private network namespace (see tests/browser.rs), so the calls' media
 // stays on loopback.
 
-import { launchBrowser, startServer } from './lib.mjs';
+import { launchBrowser, opened, startServer } from './lib.mjs';
 import { SCENARIOS } from './scenarios.mjs';
 
 const name = process.argv[2];
@@ -17,6 +17,9 @@ const { browser, close } = await launchBrowser();
 let failed = false;
 try {
   await scenario.run({ browser, server });
+  // A scenario that passed with script errors on a page did not pass.
+  const problems = opened.flatMap((person) => person.problems);
+  if (problems.length > 0) throw new Error(`errors on the pages:\n${problems.join('\n')}`);
   console.log(`ok: ${name}`);
 } catch (err) {
   failed = true;

@@ -4,7 +4,7 @@
 use std::sync::OnceLock;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use crate::time::{Now, Tick, UnixMillis};
+use room_core::time::{Now, Tick, UnixMillis};
 
 /// The origin of every [`Tick`]: the first time any part of the server asked for one.
 fn origin() -> Instant {
@@ -13,12 +13,12 @@ fn origin() -> Instant {
 }
 
 /// The monotonic clock now.
-pub fn tick() -> Tick {
+pub(crate) fn tick() -> Tick {
     Tick::after(origin().elapsed())
 }
 
 /// The wall clock now; before 1970 reads as 1970.
-pub fn wall() -> UnixMillis {
+pub(crate) fn wall() -> UnixMillis {
     let millis = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |elapsed| elapsed.as_millis());
@@ -26,11 +26,11 @@ pub fn wall() -> UnixMillis {
 }
 
 /// Both clocks now.
-pub fn now() -> Now {
+pub(crate) fn now() -> Now {
     Now::new(tick(), wall())
 }
 
 /// The [`Instant`] of a tick, for the edge's timers.
-pub fn instant(tick: Tick) -> Instant {
+pub(crate) fn instant(tick: Tick) -> Instant {
     origin() + tick.elapsed()
 }

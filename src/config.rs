@@ -36,7 +36,7 @@ pub struct Config {
     pub allowed_origins: Vec<String>,
 
     /// The address people open, when it is not Room's own: a reverse proxy's, such as
-    /// https://meet.example.org. Room answers to its name, and its pages may open the
+    /// `https://meet.example.org`. Room answers to its name, and its pages may open the
     /// WebSocket. Repeat the flag, or separate addresses with commas.
     #[arg(long = "public-url", env = "ROOM_PUBLIC_URLS", value_delimiter = ',')]
     pub public_urls: Vec<String>,
@@ -89,7 +89,7 @@ pub struct Config {
     pub turn_secret: Option<String>,
 
     /// Seconds a TURN login made with --turn-secret stays valid.
-    #[arg(long, env = "ROOM_TURN_TTL", default_value_t = 12 * 60 * 60,
+    #[arg(long, env = "ROOM_TURN_TTL", default_value_t = crate::http::ice::DEFAULT_TURN_TTL.as_secs(),
           value_parser = clap::value_parser!(u64).range(60..=7 * 24 * 60 * 60))]
     pub turn_ttl: u64,
 
@@ -138,7 +138,7 @@ pub struct Config {
     /// HTTP requests per second one client address may make (three seconds' worth at once);
     /// more get 429. A page load is a handful. Behind a reverse proxy every client shares the
     /// proxy's address: raise it there.
-    #[arg(long, env = "ROOM_HTTP_RATE_LIMIT", default_value_t = crate::http_limit::HTTP_PER_SECOND,
+    #[arg(long, env = "ROOM_HTTP_RATE_LIMIT", default_value_t = crate::http::rate_limit::HTTP_PER_SECOND,
           value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub http_rate_limit: u64,
 

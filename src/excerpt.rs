@@ -5,11 +5,11 @@
 //! to [`EXCERPT_MAX_CHARS`] characters and every control character is written as an escape.
 
 /// How many characters of a client's text the log keeps.
-pub const EXCERPT_MAX_CHARS: usize = 200;
+pub(crate) const EXCERPT_MAX_CHARS: usize = 200;
 
 /// `text` cut to [`EXCERPT_MAX_CHARS`] characters (with `…` where it was cut) and with every
 /// control character escaped, so `"a\nb"` becomes the five characters `a\nb`.
-pub fn excerpt(text: &str) -> String {
+pub(crate) fn excerpt(text: &str) -> String {
     let mut out = String::with_capacity(text.len().min(EXCERPT_MAX_CHARS * 4));
     for (n, c) in text.chars().enumerate() {
         if n == EXCERPT_MAX_CHARS {

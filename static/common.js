@@ -34,12 +34,6 @@ export function checkName(raw, maxChars) {
   return { value };
 }
 
-/** The `data-max-chars` the server put on an input, or `fallback`. */
-export function maxChars(input, fallback) {
-  const n = Number(input?.dataset.maxChars);
-  return Number.isInteger(n) && n > 0 ? n : fallback;
-}
-
 /** The nickname this browser used last, or '' (storage may be off in private windows). */
 export function loadNickname() {
   try {

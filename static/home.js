@@ -2,7 +2,8 @@
 // nickname. All socket traffic goes through protocol.js.
 
 import { Connection } from './protocol.js';
-import { checkName, loadNickname, maxChars, people, roomPath, saveNickname } from './common.js';
+import { checkName, loadNickname, people, roomPath, saveNickname } from './common.js';
+import { maxChars } from './ui/dom.js';
 
 const nicknameInput = document.getElementById('nickname');
 const joinForm = document.getElementById('join-form');
@@ -13,8 +14,8 @@ const roomsEmpty = document.getElementById('rooms-empty');
 const roomsMore = document.getElementById('rooms-more');
 const status = document.getElementById('status');
 
-const NICKNAME_MAX = maxChars(nicknameInput, 32);
-const ROOM_MAX = maxChars(roomInput, 64);
+const NICKNAME_MAX = maxChars(nicknameInput);
+const ROOM_MAX = maxChars(roomInput);
 
 // ---- nickname ----------------------------------------------------------------------------
 
@@ -81,7 +82,7 @@ const counts = new Map();
 /** How many rooms exist, listed or not, as the server last said. */
 let roomsTotal = 0;
 /** The most rooms the list shows (the server's bound on the lists it sends). */
-const MAX_ROOMS = Number(roomList?.dataset.maxRooms) || 100;
+const MAX_ROOMS = Number(roomList?.dataset.maxRooms);
 
 /** Orders names by code point, as the server does (`<` on strings compares UTF-16 units). */
 function byCodePoint(a, b) {

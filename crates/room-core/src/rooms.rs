@@ -1,0 +1,684 @@
+//! The room state machine: who is connected, who is in which room, and what each event sends.
+//!
+//! Nothing here touches a socket, a clock or a lock. The edges feed it events
+//! ([`Rooms::connect`], [`Rooms::handle`], [`Rooms::disconnect`]) with the current time, and
+//! deliver the [`Outgoing`] frames it returns, in order. Some frames wait for a later time
+//! (the lobby hears of one room at most every [`LOBBY_UPDATE_EVERY`]): the edge calls
+//! [`Rooms::poll`] at [`Rooms::next_deadline`].
+
+use std::collections::{BTreeMap, HashMap};
+
+use crate::chat::{self, Transcript};
+use crate::names::{NameError, Nickname, PeerId, RoomName};
+use crate::protocol::{
+    ClientMsg, ErrorCode, ErrorDetails, IceCandidate, PeerInfo, RoomInfo, ServerMsg,
+    LOBBY_UPDATE_EVERY, ROOM_LIST_MAX, VERSION,
+};
+use crate::time::{Now, Tick};
+
+/// Rules the operator sets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// How many members one room may hold.
+    pub max_room_size: usize,
+    /// How many rooms may exist at once.
+    pub max_rooms: usize,
+    /// The largest SDP relayed in an offer or answer, in bytes.
+    pub max_sdp_bytes: usize,
+    /// The largest candidate relayed (its strings together), in bytes.
+    pub max_candidate_bytes: usize,
+    /// How many candidates one member may send another between two offers or answers.
+    pub max_candidates: u32,
+    /// Whether the room list is kept secret: `welcome` lists no rooms and no `rooms` frame is sent.
+    pub private_rooms: bool,
+    /// What the chat history of all rooms together may cost, in bytes (see
+    /// [`chat::ENTRY_OVERHEAD_BYTES`]); past it, the oldest rooms' history is trimmed first.
+    pub history_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_room_size: 8,
+            max_rooms: 1000,
+            max_sdp_bytes: 32 * 1024,
+            max_candidate_bytes: 1024,
+            max_candidates: 100,
+            private_rooms: false,
+            history_bytes: 32 * 1024 * 1024,
+        }
+    }
+}
+
+/// Who a frame goes to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum To {
+    /// One connection.
+    One(PeerId),
+    /// Several connections, in this order.
+    Many(Vec<PeerId>),
+}
+
+/// One frame to deliver.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outgoing {
+    /// Its recipients.
+    pub to: To,
+    /// The frame.
+    pub msg: ServerMsg,
+}
+
+impl Outgoing {
+    fn one(to: PeerId, msg: ServerMsg) -> Self {
+        Outgoing {
+            to: To::One(to),
+            msg,
+        }
+    }
+
+    fn many(to: Vec<PeerId>, msg: ServerMsg) -> Self {
+        Outgoing {
+            to: To::Many(to),
+            msg,
+        }
+    }
+}
+
+/// A connection as the room state knows it.
+#[derive(Debug)]
+struct Peer {
+    name: Nickname,
+    audio: bool,
+    video: bool,
+    room: Option<RoomName>,
+    /// Candidates sent to each member of the room since the last offer or answer to it.
+    candidates_to: HashMap<PeerId, u32>,
+}
+
+/// A room with at least one member.
+#[derive(Debug)]
+struct Room {
+    /// In the order they joined.
+    members: Vec<PeerId>,
+    transcript: Transcript,
+    /// When it was made, as a count of rooms made before it: the oldest is trimmed first when
+    /// the history budget runs out.
+    born: u64,
+}
+
+/// The room list as visitors may see it: the busiest rooms, and how many there are.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RoomList {
+    /// At most [`ROOM_LIST_MAX`] rooms, the busiest, sorted by name.
+    pub rooms: Vec<RoomInfo>,
+    /// How many rooms exist.
+    pub total: usize,
+}
+
+/// What the lobby was last told of one room.
+#[derive(Debug, Clone, Copy)]
+struct LobbyNews {
+    /// When the last `room` frame for it went out.
+    sent_at: Tick,
+    /// Whether its count changed since.
+    pending: bool,
+    /// The lobby's clock at its last change: connections that came to the lobby later got a
+    /// whole list that has the change in it already.
+    changed: u64,
+}
+
+/// Every connection and every room of one server.
+#[derive(Debug)]
+pub struct Rooms {
+    limits: Limits,
+    peers: HashMap<PeerId, Peer>,
+    // A BTreeMap keeps the room list sorted by name without sorting on every change.
+    rooms: BTreeMap<RoomName, Room>,
+    /// The connections in no room, the ones the room list is for, with the lobby's clock when
+    /// each came in.
+    lobby: BTreeMap<PeerId, u64>,
+    /// Counts arrivals in the lobby and changes of rooms, to order them.
+    lobby_clock: u64,
+    /// The rooms whose news the lobby heard lately, or is waiting for.
+    lobby_news: BTreeMap<RoomName, LobbyNews>,
+    /// The rooms by age, oldest first.
+    by_age: BTreeMap<u64, RoomName>,
+    /// Rooms made so far.
+    rooms_born: u64,
+    /// What every room's history costs together.
+    history_bytes: usize,
+    last_id: u64,
+}
+
+impl Rooms {
+    /// An empty server.
+    pub fn new(limits: Limits) -> Self {
+        Rooms {
+            limits,
+            peers: HashMap::new(),
+            rooms: BTreeMap::new(),
+            lobby: BTreeMap::new(),
+            lobby_clock: 0,
+            lobby_news: BTreeMap::new(),
+            by_age: BTreeMap::new(),
+            rooms_born: 0,
+            history_bytes: 0,
+            last_id: 0,
+        }
+    }
+
+    /// A new connection arrived: gives it an id and greets it.
+    pub fn connect(&mut self) -> (PeerId, Vec<Outgoing>) {
+        self.last_id += 1;
+        let id = PeerId::new(self.last_id);
+        let name = Nickname::guest(self.last_id);
+        self.peers.insert(
+            id,
+            Peer {
+                name: name.clone(),
+                audio: false,
+                video: false,
+                room: None,
+                candidates_to: HashMap::new(),
+            },
+        );
+        self.enter_lobby(id);
+        let list = self.public_room_list().unwrap_or_default();
+        let welcome = ServerMsg::Welcome {
+            id,
+            name,
+            version: VERSION,
+            rooms: list.rooms,
+            rooms_total: list.total,
+        };
+        (id, vec![Outgoing::one(id, welcome)])
+    }
+
+    /// A connection ended at `now`, cleanly or not: it leaves its room and is forgotten.
+    pub fn disconnect(&mut self, now: Tick, id: PeerId) -> Vec<Outgoing> {
+        let mut out = Vec::new();
+        self.lobby.remove(&id);
+        if let Some(old) = self.leave_room(id, &mut out) {
+            self.room_changed(now, &old, &mut out);
+        }
+        self.peers.remove(&id);
+        out
+    }
+
+    /// A connection sent a frame at `now`.
+    pub fn handle(&mut self, now: Now, from: PeerId, msg: ClientMsg) -> Vec<Outgoing> {
+        if !self.peers.contains_key(&from) {
+            return Vec::new();
+        }
+        match msg {
+            ClientMsg::Nickname { name } => self.handle_nickname(from, &name),
+            ClientMsg::Join { room } => self.handle_join(now.tick, from, &room),
+            ClientMsg::Leave => self.handle_leave(now.tick, from),
+            ClientMsg::Chat { text } => self.handle_chat(now, from, text),
+            ClientMsg::Offer { to, sdp } => {
+                self.handle_description(from, &to, sdp, |from, sdp| ServerMsg::Offer { from, sdp })
+            }
+            ClientMsg::Answer { to, sdp } => {
+                self.handle_description(from, &to, sdp, |from, sdp| ServerMsg::Answer { from, sdp })
+            }
+            ClientMsg::Candidate { to, candidate } => self.handle_candidate(from, &to, candidate),
+            ClientMsg::Media { audio, video } => self.handle_media(from, audio, video),
+        }
+    }
+
+    /// Frames whose time has come at `now`: the lobby's news of rooms that changed again
+    /// soon after it last heard of them.
+    pub fn poll(&mut self, now: Tick) -> Vec<Outgoing> {
+        let mut due = Vec::new();
+        self.lobby_news.retain(|name, news| {
+            let quiet = now.since(news.sent_at) >= LOBBY_UPDATE_EVERY;
+            if quiet && news.pending {
+                due.push((name.clone(), news.changed));
+            }
+            // A room the lobby heard of long enough ago needs no record: its next change
+            // goes out at once.
+            !quiet
+        });
+        let mut out = Vec::new();
+        for (name, changed) in due {
+            self.tell_lobby(now, &name, changed, &mut out);
+        }
+        out
+    }
+
+    /// When [`Rooms::poll`] has something to send, if ever.
+    pub fn next_deadline(&self) -> Option<Tick> {
+        self.lobby_news
+            .values()
+            .filter(|news| news.pending)
+            .map(|news| news.sent_at + LOBBY_UPDATE_EVERY)
+            .min()
+    }
+
+    /// The busiest rooms (at most [`ROOM_LIST_MAX`]), sorted by name, and how many exist.
+    pub fn room_list(&self) -> RoomList {
+        let mut rooms: Vec<RoomInfo> = self
+            .rooms
+            .iter()
+            .map(|(name, room)| RoomInfo {
+                name: name.clone(),
+                count: room.members.len(),
+            })
+            .collect();
+        if rooms.len() > ROOM_LIST_MAX {
+            // The busiest first, then by name, so the cut is the same for everyone.
+            rooms.select_nth_unstable_by(ROOM_LIST_MAX - 1, |a, b| {
+                b.count.cmp(&a.count).then_with(|| a.name.cmp(&b.name))
+            });
+            rooms.truncate(ROOM_LIST_MAX);
+            rooms.sort_unstable_by(|a, b| a.name.cmp(&b.name));
+        }
+        RoomList {
+            rooms,
+            total: self.rooms.len(),
+        }
+    }
+
+    /// How many rooms exist now.
+    pub fn room_count(&self) -> usize {
+        self.rooms.len()
+    }
+
+    /// The room list as clients may see it: `None` when it is private.
+    pub fn public_room_list(&self) -> Option<RoomList> {
+        (!self.limits.private_rooms).then(|| self.room_list())
+    }
+
+    /// What the chat history of all rooms costs now (see [`Limits::history_bytes`]).
+    pub fn history_bytes(&self) -> usize {
+        self.history_bytes
+    }
+
+    /// The room a connection is in, if any.
+    pub fn room_of(&self, id: PeerId) -> Option<&RoomName> {
+        self.peers.get(&id)?.room.as_ref()
+    }
+
+    /// How many connections there are.
+    pub fn peer_count(&self) -> usize {
+        self.peers.len()
+    }
+
+    fn handle_nickname(&mut self, id: PeerId, raw: &str) -> Vec<Outgoing> {
+        let name = match Nickname::parse(raw) {
+            Ok(name) => name,
+            Err(err) => {
+                let message = format!("nickname {err}");
+                return refuse(id, ErrorCode::InvalidNickname, message, name_details(err));
+            }
+        };
+        let peer = self.peer_mut(id);
+        peer.name = name.clone();
+        let to = self.audience(id);
+        vec![Outgoing::many(to, ServerMsg::Nickname { id, name })]
+    }
+
+    fn handle_join(&mut self, now: Tick, id: PeerId, raw: &str) -> Vec<Outgoing> {
+        let name = match RoomName::parse(raw) {
+            Ok(name) => name,
+            Err(err) => {
+                let message = format!("room name {err}");
+                return refuse(id, ErrorCode::InvalidRoom, message, name_details(err));
+            }
+        };
+        if self.room_of(id) == Some(&name) {
+            // Joining the room one is in changes nothing; the reply lets a client resync.
+            return vec![Outgoing::one(id, self.joined_msg(id, &name))];
+        }
+        let size = self.rooms.get(&name).map_or(0, |room| room.members.len());
+        if size == 0 && self.rooms.len() >= self.limits.max_rooms {
+            let message = format!("the server holds {} rooms already", self.rooms.len());
+            let details = ErrorDetails::limit(self.limits.max_rooms);
+            return refuse(id, ErrorCode::TooManyRooms, message, details);
+        }
+        if size >= self.limits.max_room_size {
+            let max = self.limits.max_room_size;
+            let message = format!(
+                "room is full ({max} {})",
+                if max == 1 { "member" } else { "members" }
+            );
+            return refuse(id, ErrorCode::RoomFull, message, ErrorDetails::limit(max));
+        }
+
+        let mut out = Vec::new();
+        let old = self.leave_room(id, &mut out);
+        if let Some(old) = &old {
+            out.push(Outgoing::one(id, ServerMsg::Left { room: old.clone() }));
+        }
+        let joined = self.joined_msg(id, &name);
+        if !self.rooms.contains_key(&name) {
+            let born = self.rooms_born;
+            self.rooms_born += 1;
+            self.by_age.insert(born, name.clone());
+            let room = Room {
+                members: Vec::new(),
+                transcript: Transcript::default(),
+                born,
+            };
+            self.rooms.insert(name.clone(), room);
+        }
+        let room = self.room_mut(&name);
+        let others = room.members.clone();
+        room.members.push(id);
+        let peer = self.peer_mut(id);
+        peer.room = Some(name.clone());
+        let info = peer_info(id, peer);
+        self.lobby.remove(&id);
+        out.push(Outgoing::one(id, joined));
+        if !others.is_empty() {
+            out.push(Outgoing::many(others, ServerMsg::PeerJoined { peer: info }));
+        }
+        if let Some(old) = &old {
+            self.room_changed(now, old, &mut out);
+        }
+        self.room_changed(now, &name, &mut out);
+        out
+    }
+
+    fn handle_leave(&mut self, now: Tick, id: PeerId) -> Vec<Outgoing> {
+        let mut out = Vec::new();
+        let Some(old) = self.leave_room(id, &mut out) else {
+            return error(id, ErrorCode::NotInRoom, "not in a room");
+        };
+        self.room_changed(now, &old, &mut out);
+        out.push(Outgoing::one(id, ServerMsg::Left { room: old }));
+        // Back in the lobby, the leaver needs the whole list: it was sent no updates meanwhile.
+        self.enter_lobby(id);
+        if let Some(list) = self.public_room_list() {
+            let rooms = ServerMsg::Rooms {
+                rooms: list.rooms,
+                rooms_total: list.total,
+            };
+            out.push(Outgoing::one(id, rooms));
+        }
+        out
+    }
+
+    fn handle_chat(&mut self, now: Now, id: PeerId, text: String) -> Vec<Outgoing> {
+        let Some(room_name) = self.room_of(id).cloned() else {
+            return error(id, ErrorCode::NotInRoom, "join a room to chat");
+        };
+        if let Err(err) = chat::check_text(&text) {
+            let details = ErrorDetails {
+                limit: (err == chat::TextError::TooLong).then_some(chat::TEXT_MAX_CHARS),
+                rule: Some(err.rule()),
+                ..ErrorDetails::default()
+            };
+            return refuse(id, ErrorCode::InvalidText, err.to_string(), details);
+        }
+        let name = self.peer_mut(id).name.clone();
+        let room = self.room_mut(&room_name);
+        let before = room.transcript.bytes();
+        let entry = room.transcript.record(id, name, text, now.wall.0);
+        let after = room.transcript.bytes();
+        let members = room.members.clone();
+        self.history_bytes = self.history_bytes + after - before;
+        self.trim_history();
+        vec![Outgoing::many(members, ServerMsg::Chat(entry))]
+    }
+
+    /// Forgets the oldest rooms' oldest messages until the history fits its budget.
+    fn trim_history(&mut self) {
+        let mut ages = self.by_age.values();
+        while self.history_bytes > self.limits.history_bytes {
+            // Every room's history is counted in `history_bytes`, so while it is over the
+            // budget some room still has a message to give.
+            let Some(name) = ages.next() else { break };
+            let room = self.rooms.get_mut(name).expect("every aged room exists");
+            while self.history_bytes > self.limits.history_bytes {
+                let Some(freed) = room.transcript.drop_oldest() else {
+                    break;
+                };
+                self.history_bytes -= freed;
+            }
+        }
+    }
+
+    fn handle_description(
+        &mut self,
+        id: PeerId,
+        to: &str,
+        sdp: String,
+        relayed: impl FnOnce(PeerId, String) -> ServerMsg,
+    ) -> Vec<Outgoing> {
+        let target = match self.signal_target(id, to) {
+            Ok(target) => target,
+            Err(out) => return out,
+        };
+        if sdp.len() > self.limits.max_sdp_bytes {
+            let max = self.limits.max_sdp_bytes;
+            let message = format!("SDP over {max} bytes");
+            return refuse(
+                id,
+                ErrorCode::SignalTooBig,
+                message,
+                ErrorDetails::limit(max),
+            );
+        }
+        // A new description starts a new round of candidates between the two.
+        self.peer_mut(id).candidates_to.remove(&target);
+        vec![Outgoing::one(target, relayed(id, sdp))]
+    }
+
+    fn handle_candidate(&mut self, id: PeerId, to: &str, candidate: IceCandidate) -> Vec<Outgoing> {
+        let target = match self.signal_target(id, to) {
+            Ok(target) => target,
+            Err(out) => return out,
+        };
+        let size = candidate.candidate.len()
+            + candidate.sdp_mid.as_ref().map_or(0, String::len)
+            + candidate.username_fragment.as_ref().map_or(0, String::len);
+        if size > self.limits.max_candidate_bytes {
+            let max = self.limits.max_candidate_bytes;
+            let message = format!("candidate over {max} bytes");
+            return refuse(
+                id,
+                ErrorCode::SignalTooBig,
+                message,
+                ErrorDetails::limit(max),
+            );
+        }
+        let max = self.limits.max_candidates;
+        let sent = self.peer_mut(id).candidates_to.entry(target).or_default();
+        if *sent >= max {
+            let message =
+                format!("more than {max} candidates to {target} without a new offer or answer");
+            let details = ErrorDetails {
+                limit: Some(max as usize),
+                peer: Some(target.to_string()),
+                ..ErrorDetails::default()
+            };
+            return refuse(id, ErrorCode::TooManyCandidates, message, details);
+        }
+        *sent += 1;
+        vec![Outgoing::one(
+            target,
+            ServerMsg::Candidate {
+                from: id,
+                candidate,
+            },
+        )]
+    }
+
+    /// The member of the sender's room that `to` names, or the error that answers the frame.
+    fn signal_target(&self, id: PeerId, to: &str) -> Result<PeerId, Vec<Outgoing>> {
+        let Some(room) = self.room_of(id) else {
+            return Err(error(
+                id,
+                ErrorCode::NotInRoom,
+                "join a room to call its members",
+            ));
+        };
+        PeerId::parse(to)
+            .filter(|target| *target != id && self.room_of(*target) == Some(room))
+            .ok_or_else(|| {
+                let message = format!("no other member {to:?} in this room");
+                refuse(id, ErrorCode::UnknownPeer, message, ErrorDetails::peer(to))
+            })
+    }
+
+    fn handle_media(&mut self, id: PeerId, audio: bool, video: bool) -> Vec<Outgoing> {
+        let peer = self.peer_mut(id);
+        peer.audio = audio;
+        peer.video = video;
+        let to = self.audience(id);
+        vec![Outgoing::many(to, ServerMsg::Media { id, audio, video })]
+    }
+
+    /// Takes `id` out of its room, telling the members who stay.
+    /// Returns the room it was in (and so the room list changed), if any.
+    fn leave_room(&mut self, id: PeerId, out: &mut Vec<Outgoing>) -> Option<RoomName> {
+        let peer = self.peers.get_mut(&id)?;
+        let name = peer.room.take()?;
+        peer.candidates_to.clear();
+        // As in `room_mut`: a member's room exists.
+        let room = self.rooms.get_mut(&name).expect("a member's room exists");
+        room.members.retain(|member| *member != id);
+        for member in &room.members {
+            if let Some(peer) = self.peers.get_mut(member) {
+                peer.candidates_to.remove(&id);
+            }
+        }
+        if room.members.is_empty() {
+            self.history_bytes -= room.transcript.bytes();
+            self.by_age.remove(&room.born);
+            self.rooms.remove(&name);
+        } else {
+            out.push(Outgoing::many(
+                room.members.clone(),
+                ServerMsg::PeerLeft { id },
+            ));
+        }
+        Some(name)
+    }
+
+    fn joined_msg(&self, id: PeerId, name: &RoomName) -> ServerMsg {
+        let (peers, history) = match self.rooms.get(name) {
+            Some(room) => (
+                room.members
+                    .iter()
+                    .filter(|member| **member != id)
+                    .map(|member| peer_info(*member, &self.peers[member]))
+                    .collect(),
+                room.transcript.history(),
+            ),
+            None => (Vec::new(), Vec::new()),
+        };
+        ServerMsg::Joined {
+            room: name.clone(),
+            peers,
+            history,
+        }
+    }
+
+    /// Tells the connections in no room the new member count of `name`, unless the list is
+    /// private. Only the change is sent, and members of a room are not told: the whole list
+    /// sent to everyone on every change would cost the square of the connections. A room that
+    /// changes again within [`LOBBY_UPDATE_EVERY`] of its last news waits for [`Rooms::poll`],
+    /// which then sends its count as it is by then: people joining a busy meeting cost the
+    /// lobby a few frames a second, not one each.
+    fn room_changed(&mut self, now: Tick, name: &RoomName, out: &mut Vec<Outgoing>) {
+        if self.limits.private_rooms || self.lobby.is_empty() {
+            return;
+        }
+        self.lobby_clock += 1;
+        let changed = self.lobby_clock;
+        match self.lobby_news.get_mut(name) {
+            Some(news) if now.since(news.sent_at) < LOBBY_UPDATE_EVERY => {
+                news.pending = true;
+                news.changed = changed;
+            }
+            _ => self.tell_lobby(now, name, changed, out),
+        }
+    }
+
+    /// Sends the count of `name` now to the connections in the lobby that came before its
+    /// change `changed`.
+    fn tell_lobby(&mut self, now: Tick, name: &RoomName, changed: u64, out: &mut Vec<Outgoing>) {
+        let news = LobbyNews {
+            sent_at: now,
+            pending: false,
+            changed,
+        };
+        self.lobby_news.insert(name.clone(), news);
+        let lobby: Vec<PeerId> = self
+            .lobby
+            .iter()
+            .filter(|(_, came)| **came < changed)
+            .map(|(id, _)| *id)
+            .collect();
+        if lobby.is_empty() {
+            return;
+        }
+        let count = self.rooms.get(name).map_or(0, |room| room.members.len());
+        let update = ServerMsg::Room {
+            name: name.clone(),
+            count,
+            rooms_total: self.rooms.len(),
+        };
+        out.push(Outgoing::many(lobby, update));
+    }
+
+    /// `id` itself and the members of its room.
+    fn audience(&self, id: PeerId) -> Vec<PeerId> {
+        match self.room_of(id).and_then(|name| self.rooms.get(name)) {
+            Some(room) => room.members.clone(),
+            None => vec![id],
+        }
+    }
+
+    /// Puts `id` in the lobby, after every change so far.
+    fn enter_lobby(&mut self, id: PeerId) {
+        self.lobby_clock += 1;
+        self.lobby.insert(id, self.lobby_clock);
+    }
+
+    fn peer_mut(&mut self, id: PeerId) -> &mut Peer {
+        // Every caller has checked that `id` is connected (see `handle`).
+        self.peers.get_mut(&id).expect("peer is connected")
+    }
+
+    fn room_mut(&mut self, name: &RoomName) -> &mut Room {
+        // A peer's `room` always names an existing room: rooms are removed only when their
+        // last member leaves, and leaving clears the member's `room` first.
+        self.rooms.get_mut(name).expect("a member's room exists")
+    }
+}
+
+fn peer_info(id: PeerId, peer: &Peer) -> PeerInfo {
+    PeerInfo {
+        id,
+        name: peer.name.clone(),
+        audio: peer.audio,
+        video: peer.video,
+    }
+}
+
+/// The details of a refused name.
+fn name_details(err: NameError) -> ErrorDetails {
+    ErrorDetails {
+        limit: err.limit(),
+        rule: Some(err.rule()),
+        ..ErrorDetails::default()
+    }
+}
+
+/// An `error` frame with its details, for `to` alone.
+fn refuse(to: PeerId, code: ErrorCode, message: String, details: ErrorDetails) -> Vec<Outgoing> {
+    vec![Outgoing::one(
+        to,
+        ServerMsg::error_with(code, message, details),
+    )]
+}
+
+fn error(to: PeerId, code: ErrorCode, message: impl Into<String>) -> Vec<Outgoing> {
+    vec![Outgoing::one(to, ServerMsg::error(code, message))]
+}
+
+#[cfg(test)]
+mod tests;

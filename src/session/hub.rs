@@ -1,0 +1,474 @@
+//! The shared room state and the routing of frames into each connection's queue.
+//!
+//! Every connection task calls into one [`Hub`]. The hub runs the pure [`Rooms`] core under a
+//! lock and puts the frames it returns into bounded per-connection queues with `try_send`, so
+//! delivering never waits for a client: a connection whose queue is full is closed instead.
+//! Frames the core holds back for a later time go out from [`Hub::run_timers`].
+//!
+//! Nothing is logged while the lock is held: what happened is gathered under it and logged
+//! after, so a slow log can never hold up the rooms.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use async_channel::{Receiver, Sender};
+use async_io::Timer;
+use room_core::names::{PeerId, RoomName};
+use room_core::protocol::{ClientMsg, Close, ServerMsg};
+use room_core::rooms::{Limits, Outgoing, RoomList, Rooms, To};
+use room_core::time::{Now, Tick};
+
+use crate::clock;
+
+/// How many frames may wait for one connection before it counts as too slow.
+pub(crate) const QUEUE_FRAMES: usize = 512;
+/// How many bytes of frames may wait for one connection before it counts as too slow.
+pub(crate) const QUEUE_BYTES: usize = 1024 * 1024;
+
+/// An encoded frame: JSON text. Cloning it shares the text: a frame for a whole room is
+/// encoded once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Frame(Arc<str>);
+
+impl Frame {
+    /// The frame's text, as bytes.
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+
+    /// Its length in bytes.
+    pub(crate) fn len(&self) -> usize {
+        self.0.len()
+    }
+}
+
+impl From<String> for Frame {
+    fn from(text: String) -> Self {
+        Frame(text.into())
+    }
+}
+
+/// The receiving ends of one connection's queues, read only by its writer.
+#[derive(Debug)]
+pub(crate) struct Mailbox {
+    /// Encoded frames to send, in order.
+    frames: Receiver<Frame>,
+    /// The bytes of the frames in `frames`.
+    queued_bytes: Arc<AtomicUsize>,
+    /// A request to close, which goes before any frame still queued.
+    pub(crate) closing: Receiver<Close>,
+}
+
+impl Mailbox {
+    /// Waits for the next frame to send; `None` once the hub has let go of the connection.
+    pub(crate) async fn next_frame(&self) -> Option<Frame> {
+        let frame = self.frames.recv().await.ok()?;
+        self.taken(&frame);
+        Some(frame)
+    }
+
+    /// The next frame to send if one is waiting.
+    pub(crate) fn try_next_frame(&self) -> Option<Frame> {
+        let frame = self.frames.try_recv().ok()?;
+        self.taken(&frame);
+        Some(frame)
+    }
+
+    fn taken(&self, frame: &Frame) {
+        self.queued_bytes.fetch_sub(frame.len(), Ordering::Relaxed);
+    }
+}
+
+/// The sending ends of one connection's queues.
+#[derive(Debug)]
+struct Link {
+    frames: Sender<Frame>,
+    queued_bytes: Arc<AtomicUsize>,
+    closing: Sender<Close>,
+}
+
+impl Link {
+    /// Queues a frame; false when the connection is too far behind to take it.
+    fn push(&self, frame: &Frame) -> bool {
+        // Only the hub, under its lock, adds to the count; the writer only takes away, so the
+        // count read here can only be too high, never too low.
+        let queued = self.queued_bytes.load(Ordering::Relaxed);
+        if self.frames.len() >= QUEUE_FRAMES || queued + frame.len() > QUEUE_BYTES {
+            return false;
+        }
+        self.queued_bytes.fetch_add(frame.len(), Ordering::Relaxed);
+        // The channel is unbounded, so sending fails only once the writer has stopped, and then
+        // its connection is on its way out anyway.
+        let _ = self.frames.try_send(frame.clone());
+        true
+    }
+}
+
+/// What the lock protects.
+#[derive(Debug)]
+struct Locked {
+    rooms: Rooms,
+    links: HashMap<PeerId, Link>,
+    /// Whether the timer task knows of the core's next deadline.
+    timer_armed: bool,
+}
+
+/// The room state shared by every connection of one server.
+#[derive(Debug)]
+pub(crate) struct Hub {
+    // A std mutex, not an async one: nothing async happens while it is held (the core is plain
+    // Rust and queueing uses `try_send`), so the lock is short and never held across `.await`.
+    state: Mutex<Locked>,
+    /// Wakes [`Hub::run_timers`] when the core has a deadline again.
+    wake_timers: Sender<()>,
+    timers_woken: Receiver<()>,
+}
+
+/// What happened under the lock that the log should hear of, once the lock is released.
+#[derive(Debug, Default)]
+#[must_use = "the log must hear of what happened"]
+struct Report {
+    closing: Vec<(PeerId, Close)>,
+}
+
+impl Report {
+    fn log(self) {
+        for (id, close) in self.closing {
+            log::info!(peer:% = id, code = close.code, reason = close.reason; "closing");
+        }
+    }
+}
+
+/// A connection's place in the hub, for as long as its task runs: dropping it, whatever way
+/// the task ends (an error, a panic), takes the connection out of its room.
+#[derive(Debug)]
+pub(crate) struct Membership<'a> {
+    hub: &'a Hub,
+    id: PeerId,
+}
+
+impl Membership<'_> {
+    /// The connection's id.
+    pub(crate) fn id(&self) -> PeerId {
+        self.id
+    }
+}
+
+impl Drop for Membership<'_> {
+    fn drop(&mut self) {
+        self.hub.disconnect(self.id);
+    }
+}
+
+impl Hub {
+    /// An empty hub.
+    pub(crate) fn new(limits: Limits) -> Self {
+        let (wake_timers, timers_woken) = async_channel::bounded(1);
+        Hub {
+            state: Mutex::new(Locked {
+                rooms: Rooms::new(limits),
+                links: HashMap::new(),
+                timer_armed: false,
+            }),
+            wake_timers,
+            timers_woken,
+        }
+    }
+
+    /// Sends the frames the core held back, each when its time comes; runs for ever.
+    pub(crate) async fn run_timers(&self) {
+        loop {
+            let deadline = {
+                let mut state = self.lock();
+                let deadline = state.rooms.next_deadline();
+                state.timer_armed = deadline.is_some();
+                deadline
+            };
+            match deadline {
+                None => {
+                    // Woken by the first change that sets a deadline.
+                    let _ = self.timers_woken.recv().await;
+                }
+                Some(deadline) => {
+                    Timer::at(clock::instant(deadline)).await;
+                    let report = {
+                        let mut state = self.lock();
+                        let out = state.rooms.poll(clock::tick());
+                        state.deliver(out)
+                    };
+                    report.log();
+                }
+            }
+        }
+    }
+
+    /// Registers a new connection and queues its `welcome`. The connection stays registered
+    /// until its [`Membership`] is dropped.
+    pub(crate) fn join(&self) -> (Membership<'_>, Mailbox) {
+        let (id, mailbox) = self.connect();
+        (Membership { hub: self, id }, mailbox)
+    }
+
+    /// Registers a new connection and queues its `welcome`.
+    fn connect(&self) -> (PeerId, Mailbox) {
+        // Unbounded as a channel, bounded by `Link::push`: a bounded channel allocates all of its
+        // slots up front, 20 KiB for every connection, idle or not.
+        let (frames_tx, frames) = async_channel::unbounded();
+        let (closing_tx, closing) = async_channel::bounded(1);
+        let queued_bytes = Arc::new(AtomicUsize::new(0));
+        let mut state = self.lock();
+        let (id, out) = state.rooms.connect();
+        let link = Link {
+            frames: frames_tx,
+            queued_bytes: queued_bytes.clone(),
+            closing: closing_tx,
+        };
+        state.links.insert(id, link);
+        let report = state.deliver(out);
+        drop(state);
+        report.log();
+        let mailbox = Mailbox {
+            frames,
+            queued_bytes,
+            closing,
+        };
+        (id, mailbox)
+    }
+
+    /// Runs one client frame through the room state and queues what it causes.
+    pub(crate) fn handle(&self, now: Now, from: PeerId, msg: ClientMsg) {
+        self.with_state(|state| {
+            let out = state.rooms.handle(now, from, msg);
+            state.deliver(out)
+        });
+    }
+
+    /// Queues a frame for one connection, such as the `error` for a frame that was not JSON.
+    pub(crate) fn reply(&self, to: PeerId, msg: ServerMsg) {
+        self.with_state(|state| {
+            state.deliver(vec![Outgoing {
+                to: To::One(to),
+                msg,
+            }])
+        });
+    }
+
+    /// Asks the connection's writer to send a close frame, and takes the connection out of its
+    /// room at once: the others need not wait for the closing handshake.
+    pub(crate) fn close(&self, id: PeerId, close: Close) {
+        let now = clock::tick();
+        self.with_state(|state| state.remove(now, id, Some(close)));
+    }
+
+    /// Forgets a connection that ended; a no-op if it is already gone.
+    fn disconnect(&self, id: PeerId) {
+        let now = clock::tick();
+        self.with_state(|state| state.remove(now, id, None));
+    }
+
+    /// Asks every connection to close with 1001, for a shutdown.
+    pub(crate) fn close_all(&self) {
+        let now = clock::tick();
+        self.with_state(|state| {
+            let ids: Vec<PeerId> = state.links.keys().copied().collect();
+            let mut report = Report::default();
+            for id in ids {
+                report
+                    .closing
+                    .extend(state.remove(now, id, Some(Close::GOING_AWAY)).closing);
+            }
+            report
+        });
+    }
+
+    /// How many rooms exist now.
+    pub(crate) fn room_count(&self) -> usize {
+        self.lock().rooms.room_count()
+    }
+
+    /// What the chat history of all rooms costs now, in bytes.
+    pub(crate) fn history_bytes(&self) -> usize {
+        self.lock().rooms.history_bytes()
+    }
+
+    /// The room list as visitors may see it: `None` when it is private.
+    pub(crate) fn public_room_list(&self) -> Option<RoomList> {
+        self.lock().rooms.public_room_list()
+    }
+
+    /// The room a connection is in, if any.
+    pub(crate) fn room_of(&self, id: PeerId) -> Option<RoomName> {
+        self.lock().rooms.room_of(id).cloned()
+    }
+
+    /// How many connections there are.
+    pub(crate) fn connection_count(&self) -> usize {
+        self.lock().links.len()
+    }
+
+    /// Runs `change` under the lock, wakes the timer task if the core has a deadline it does
+    /// not know of, and logs what happened once the lock is released.
+    fn with_state(&self, change: impl FnOnce(&mut Locked) -> Report) {
+        let report = {
+            let mut state = self.lock();
+            let report = change(&mut state);
+            if !state.timer_armed && state.rooms.next_deadline().is_some() {
+                state.timer_armed = true;
+                // A full channel means the timer task is being woken already.
+                let _ = self.wake_timers.try_send(());
+            }
+            report
+        };
+        report.log();
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Locked> {
+        // The state is changed only by the core, which does not panic on any input; were a
+        // thread to panic while holding the lock anyway, the others keep serving.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl Locked {
+    /// Queues `out`, in order. Queueing happens under the lock on purpose: two chats to the same
+    /// room must reach every member in `seq` order, so frames enter queues in the order the core
+    /// made them.
+    fn deliver(&mut self, out: Vec<Outgoing>) -> Report {
+        let mut overflowed = Vec::new();
+        for Outgoing { to, msg } in out {
+            let frame = Frame::from(msg.encode());
+            let mut push = |id: &PeerId, link: &Link| {
+                if !link.push(&frame) {
+                    overflowed.push(*id);
+                }
+            };
+            match to {
+                To::One(id) => {
+                    if let Some(link) = self.links.get(&id) {
+                        push(&id, link);
+                    }
+                }
+                To::Many(ids) => {
+                    for id in &ids {
+                        if let Some(link) = self.links.get(id) {
+                            push(id, link);
+                        }
+                    }
+                }
+            }
+        }
+        let mut report = Report::default();
+        let now = clock::tick();
+        for id in overflowed {
+            report
+                .closing
+                .extend(self.remove(now, id, Some(Close::TOO_SLOW)).closing);
+        }
+        report
+    }
+
+    /// Takes a connection out of the state at `now`, optionally asking its writer to close it
+    /// first.
+    fn remove(&mut self, now: Tick, id: PeerId, close: Option<Close>) -> Report {
+        let Some(link) = self.links.remove(&id) else {
+            return Report::default();
+        };
+        let mut report = Report::default();
+        if let Some(close) = close {
+            report.closing.push((id, close));
+            // The closing queue holds one request and this is the only one ever sent, since
+            // the link is gone after it; a failure means the writer has already stopped.
+            let _ = link.closing.try_send(close);
+        }
+        let out = self.rooms.disconnect(now, id);
+        report.closing.extend(self.deliver(out).closing);
+        report
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use room_core::protocol::decode;
+
+    fn hub() -> Hub {
+        Hub::new(Limits::default())
+    }
+
+    fn drain(mailbox: &Mailbox) -> Vec<serde_json::Value> {
+        std::iter::from_fn(|| mailbox.try_next_frame())
+            .map(|frame| serde_json::from_slice(frame.as_bytes()).unwrap())
+            .collect()
+    }
+
+    fn join(hub: &Hub, id: PeerId, room: &str) {
+        let msg = decode(&format!(r#"{{"type":"join","room":"{room}"}}"#)).unwrap();
+        hub.handle(clock::now(), id, msg);
+    }
+
+    #[test]
+    fn a_connection_is_greeted_through_its_queue() {
+        let hub = hub();
+        let (id, mailbox) = hub.connect();
+        let frames = drain(&mailbox);
+        assert_eq!(frames.len(), 1);
+        assert_eq!(frames[0]["type"], "welcome");
+        assert_eq!(frames[0]["id"], id.to_string());
+    }
+
+    #[test]
+    fn a_reader_that_never_drains_its_queue_is_closed_and_leaves_its_room() {
+        let hub = hub();
+        let (slow, slow_box) = hub.connect();
+        let (fast, fast_box) = hub.connect();
+        join(&hub, slow, "r");
+        join(&hub, fast, "r");
+        drain(&fast_box);
+        let mut seen_by_fast = Vec::new();
+        let mut sent = 0;
+        while hub.room_of(slow).is_some() {
+            let chat = decode(r#"{"type":"chat","text":"hi"}"#).unwrap();
+            hub.handle(clock::now(), fast, chat);
+            seen_by_fast.extend(drain(&fast_box));
+            sent += 1;
+            assert!(sent <= QUEUE_FRAMES, "the slow reader was never dropped");
+        }
+        assert_eq!(slow_box.closing.try_recv(), Ok(Close::TOO_SLOW));
+        assert_eq!(hub.connection_count(), 1);
+        let frames = seen_by_fast;
+        assert_eq!(frames.iter().filter(|f| f["type"] == "chat").count(), sent);
+        assert!(frames
+            .iter()
+            .any(|f| f["type"] == "peer_left" && f["id"] == slow.to_string()));
+    }
+
+    #[test]
+    fn disconnect_is_idempotent_after_close() {
+        let hub = hub();
+        let (id, mailbox) = hub.connect();
+        hub.close(id, Close::UNSUPPORTED_DATA);
+        hub.disconnect(id);
+        assert_eq!(mailbox.closing.try_recv(), Ok(Close::UNSUPPORTED_DATA));
+        assert_eq!(hub.connection_count(), 0);
+    }
+
+    #[test]
+    fn a_task_that_panics_still_leaves_its_room() {
+        let hub = hub();
+        let (stays, stays_box) = hub.connect();
+        join(&hub, stays, "r");
+        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let (member, _mailbox) = hub.join();
+            join(&hub, member.id(), "r");
+            panic!("a bug in the connection task");
+        }));
+        assert!(panicked.is_err());
+        assert_eq!(hub.connection_count(), 1);
+        let frames = drain(&stays_box);
+        assert!(
+            frames.iter().any(|f| f["type"] == "peer_left"),
+            "{frames:?}"
+        );
+    }
+}

@@ -1,0 +1,158 @@
+// room-state.js: what one page knows of its room, fed by the server's frames. No DOM here.
+//
+// `apply(frame)` takes every frame the page gets, in order, and keeps: this connection's id
+// and name, whether it is in the room, the members (itself included, in the order they
+// joined), the chat transcript by `seq`, and how many people the room has while the page is
+// not in it yet. After each frame that changed something it fires 'change' with
+// `{ what, ... }`, where `what` is one of:
+// - 'welcome', 'occupancy' (`count`), 'joined', 'left',
+// - 'member-joined' (`member`), 'member-left' (`member`), 'member' (`member`: a new name or
+//   media state; `renamed` with the old name when the name changed),
+// - 'chat' (`entry`: one new entry), 'refused' (`error`: an `error` frame).
+
+export class RoomState extends EventTarget {
+  /** This connection's id and nickname, from `welcome` and its own `nickname` frames. */
+  selfId = null;
+  selfName = null;
+  /** The room this page is for. */
+  room;
+  /** Whether the server says this connection is in the room. */
+  inRoom = false;
+  /** Everyone in the room, this connection included, by id, in the order they joined. */
+  members = new Map();
+  /** The chat entries, by seq. */
+  chat = new Map();
+  /** How many people are in the room, as the room lists say, while not in it. */
+  occupancy = 0;
+
+  /** @param {string} room */
+  constructor(room) {
+    super();
+    this.room = room;
+  }
+
+  /** The chat entries in seq order. */
+  transcript() {
+    return [...this.chat.values()].sort((a, b) => a.seq - b.seq);
+  }
+
+  /** A member's name, or 'Someone'. */
+  nameOf(id) {
+    return this.members.get(id)?.name ?? 'Someone';
+  }
+
+  /** Forgets the room (the connection dropped or left): members, and whether it is in. */
+  reset() {
+    this.inRoom = false;
+    this.members.clear();
+  }
+
+  /** Takes one server frame. */
+  apply(frame) {
+    switch (frame?.type) {
+      case 'welcome':
+        this.selfId = frame.id;
+        this.selfName = frame.name;
+        this.reset();
+        this.#changed('welcome');
+        this.#occupancyFrom(frame.rooms);
+        break;
+      case 'rooms':
+        this.#occupancyFrom(frame.rooms);
+        break;
+      case 'room':
+        if (frame.name === this.room) this.#setOccupancy(frame.count);
+        break;
+      case 'joined':
+        this.#joined(frame);
+        break;
+      case 'left':
+        this.reset();
+        this.#changed('left');
+        break;
+      case 'peer_joined':
+        if (this.inRoom && frame.peer) {
+          const joined = member(frame.peer);
+          this.members.set(joined.id, joined);
+          this.#changed('member-joined', { member: joined });
+        }
+        break;
+      case 'peer_left': {
+        const gone = this.members.get(frame.id);
+        if (gone) {
+          this.members.delete(frame.id);
+          this.#changed('member-left', { member: gone });
+        }
+        break;
+      }
+      case 'nickname':
+        this.#renamed(frame);
+        break;
+      case 'media': {
+        const known = this.members.get(frame.id);
+        if (known) {
+          known.audio = Boolean(frame.audio);
+          known.video = Boolean(frame.video);
+          this.#changed('member', { member: known, renamed: null });
+        }
+        break;
+      }
+      case 'chat':
+        if (typeof frame.seq === 'number' && !this.chat.has(frame.seq)) {
+          this.chat.set(frame.seq, frame);
+          this.#changed('chat', { entry: frame });
+        }
+        break;
+      case 'error':
+        this.#changed('refused', { error: frame });
+        break;
+      default:
+        break;
+    }
+  }
+
+  #joined(frame) {
+    this.inRoom = true;
+    this.members.clear();
+    for (const peer of frame.peers ?? []) this.members.set(peer.id, member(peer));
+    this.members.set(this.selfId, member({ id: this.selfId, name: this.selfName }));
+    this.chat.clear();
+    for (const entry of frame.history ?? []) {
+      if (typeof entry.seq === 'number') this.chat.set(entry.seq, entry);
+    }
+    this.#changed('joined');
+  }
+
+  #renamed({ id, name }) {
+    if (id === this.selfId) this.selfName = name;
+    const known = this.members.get(id);
+    if (!known) return;
+    const old = known.name;
+    known.name = name;
+    this.#changed('member', { member: known, renamed: old !== name ? old : null });
+  }
+
+  #changed(what, detail = {}) {
+    this.dispatchEvent(new CustomEvent('change', { detail: { what, ...detail } }));
+  }
+
+  #occupancyFrom(rooms) {
+    const listed = (rooms ?? []).find((info) => info.name === this.room);
+    this.#setOccupancy(listed?.count ?? 0);
+  }
+
+  #setOccupancy(count) {
+    this.occupancy = count;
+    this.#changed('occupancy', { count });
+  }
+}
+
+/** A member as the state keeps it, from a `PeerInfo` (fields may be missing). */
+function member(peer) {
+  return {
+    id: peer.id,
+    name: peer.name ?? 'Someone',
+    audio: Boolean(peer.audio),
+    video: Boolean(peer.video),
+  };
+}

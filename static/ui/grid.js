@@ -1,0 +1,171 @@
+// grid.js: the video grid: one tile per member (`div.tile[data-peer-id]`), sized to fill the
+// stage the way meeting apps do.
+
+import { el } from './dom.js';
+
+const TILE_GAP_PX = 8;
+
+/** What a tile says while its connection is not up. */
+const STATE_TEXT = {
+  new: 'Connecting…',
+  connecting: 'Connecting…',
+  disconnected: 'Reconnecting…',
+  failed: 'Reconnecting…',
+  lost: 'Connection lost',
+};
+
+function initial(name) {
+  return [...String(name ?? '?').trim()][0]?.toUpperCase() ?? '?';
+}
+
+export class Grid {
+  #node;
+  /** The tiles by peer id: { tile, video, name, letter, state }. */
+  #tiles = new Map();
+  #onBlockedSound;
+  #speakerId = '';
+
+  /**
+   * @param {HTMLElement} node `#video-grid`
+   * @param {() => void} onBlockedSound called once when the browser refuses to play sound
+   *   before the person clicks something
+   */
+  constructor(node, onBlockedSound) {
+    this.#node = node;
+    this.#onBlockedSound = onBlockedSound;
+    new ResizeObserver(() => this.#layout()).observe(node);
+  }
+
+  /** The tile of `id`, made on first use. `self` marks this page's own tile (muted, mirrored). */
+  ensure(id, { self = false } = {}) {
+    let entry = this.#tiles.get(id);
+    if (entry) return entry;
+    const tile = el('div', self ? 'tile self' : 'tile');
+    tile.dataset.peerId = id;
+    const video = el('video', 'tile-video');
+    video.autoplay = true;
+    video.playsInline = true;
+    // The own tile must never play our own microphone back.
+    video.muted = self;
+    if (!self) this.#useSpeaker(video);
+    const avatar = el('div', 'tile-avatar');
+    avatar.setAttribute('aria-hidden', 'true');
+    const letter = el('span', 'tile-initial');
+    avatar.append(letter);
+    const state = el('div', 'tile-state');
+    const footer = el('div', 'tile-footer');
+    const mic = el('span', 'tile-mic');
+    mic.title = 'Microphone off';
+    const name = el('span', 'tile-name');
+    footer.append(mic, name);
+    tile.append(video, avatar, state, footer);
+    entry = { tile, video, name, letter, state, self };
+    this.#tiles.set(id, entry);
+    if (!self) this.setState(id, 'new');
+    this.#node.append(tile);
+    this.#layout();
+    return entry;
+  }
+
+  /** Puts a member's name and media flags on its tile. */
+  update(member) {
+    const entry = this.#tiles.get(member.id);
+    if (!entry) return;
+    entry.name.textContent = entry.self ? `${member.name} (you)` : member.name;
+    entry.letter.textContent = initial(member.name);
+    entry.tile.classList.toggle('audio-off', !member.audio);
+    entry.tile.classList.toggle('video-off', !member.video);
+  }
+
+  /** Shows `stream` on the tile of `id` and plays it. */
+  show(id, stream) {
+    const { video } = this.ensure(id);
+    if (video.srcObject !== stream) video.srcObject = stream;
+    this.#play(video);
+  }
+
+  /** Shows this page's own picture (or none) on its tile; `mirror` for a camera. */
+  showSelf(id, stream, { mirror, screen }) {
+    const entry = this.#tiles.get(id);
+    if (!entry) return;
+    if (entry.video.srcObject !== stream) entry.video.srcObject = stream;
+    entry.video.classList.toggle('mirror', mirror);
+    entry.tile.classList.toggle('screen', screen);
+  }
+
+  /** Says on the tile how its connection is. */
+  setState(id, state) {
+    const entry = this.#tiles.get(id);
+    if (!entry) return;
+    entry.tile.dataset.state = state;
+    entry.state.textContent = STATE_TEXT[state] ?? '';
+  }
+
+  remove(id) {
+    const entry = this.#tiles.get(id);
+    if (!entry) return;
+    entry.video.srcObject = null;
+    entry.tile.remove();
+    this.#tiles.delete(id);
+    this.#layout();
+  }
+
+  /** Removes every tile, or all but this page's own. */
+  clear({ keepSelf = false } = {}) {
+    for (const [id, entry] of [...this.#tiles]) {
+      if (!(keepSelf && entry.self)) this.remove(id);
+    }
+  }
+
+  /** Plays the others' sound on `speakerId` ('' for the system's choice). */
+  useSpeaker(speakerId) {
+    this.#speakerId = speakerId;
+    for (const { video, self } of this.#tiles.values()) if (!self) this.#useSpeaker(video);
+  }
+
+  /** Tries again to play every tile, after a click allowed sound. */
+  resume() {
+    for (const { video } of this.#tiles.values()) video.play().catch(() => {});
+  }
+
+  async #useSpeaker(video) {
+    if (!this.#speakerId || typeof video.setSinkId !== 'function') return;
+    try {
+      await video.setSinkId(this.#speakerId);
+    } catch (err) {
+      console.warn('room: could not choose the speaker', err);
+    }
+  }
+
+  #play(video) {
+    video.play().catch((err) => {
+      if (err?.name === 'NotAllowedError') this.#onBlockedSound();
+    });
+  }
+
+  /**
+   * Sizes the tiles like a meeting app does: for each possible number of columns, the largest
+   * tile that fits its cell with an aspect between 4:3 and 16:9; the layout that shows a 16:9
+   * picture biggest wins. Written as the CSS custom properties --tile-width and --tile-height
+   * (CSSOM, which the page's CSP allows; inline style attributes it does not).
+   */
+  #layout() {
+    const count = this.#tiles.size;
+    this.#node.dataset.count = String(count);
+    const width = this.#node.clientWidth;
+    const height = this.#node.clientHeight;
+    if (count === 0 || width === 0 || height === 0) return;
+    let best = { w: 0, h: 0 };
+    for (let cols = 1; cols <= count; cols += 1) {
+      const rows = Math.ceil(count / cols);
+      const cellW = (width - TILE_GAP_PX * (cols - 1)) / cols;
+      const cellH = (height - TILE_GAP_PX * (rows - 1)) / rows;
+      const w = Math.min(cellW, (cellH * 16) / 9);
+      const h = Math.min(cellH, (w * 3) / 4);
+      // Every tile is at most 16:9, so a 16:9 picture is as wide as the tile.
+      if (w > best.w) best = { w, h };
+    }
+    this.#node.style.setProperty('--tile-width', `${Math.floor(best.w)}px`);
+    this.#node.style.setProperty('--tile-height', `${Math.floor(best.h)}px`);
+  }
+}

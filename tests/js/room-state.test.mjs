@@ -1,0 +1,91 @@
+// The room state the page keeps, fed the frames the core's fixtures say a client receives.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import { RoomState } from '../../static/room-state.js';
+import { coreFixtures, receivedFrames } from './fixtures.mjs';
+import { readFileSync } from 'node:fs';
+
+const fixture = (name) =>
+  receivedFrames(readFileSync(new URL(`../../fixtures/core/${name}`, import.meta.url), 'utf8'));
+
+/** A state for the room of `frames` (the first `joined` names it), fed them all. */
+function fed(frames) {
+  const room = frames.find((frame) => frame.type === 'joined')?.room ?? 'none';
+  const state = new RoomState(room);
+  const changes = [];
+  state.addEventListener('change', (ev) => changes.push(ev.detail));
+  for (const frame of frames) {
+    state.apply(frame);
+    const seqs = state.transcript().map((entry) => entry.seq);
+    assert.deepEqual(seqs, [...new Set(seqs)].sort((a, b) => a - b), 'the transcript is in seq order');
+    if (state.inRoom) assert.ok(state.members.has(state.selfId), 'a member is in its own room');
+  }
+  return { state, changes };
+}
+
+test('every client of every core fixture can be followed', () => {
+  for (const { file, frames } of coreFixtures()) {
+    for (const [client, list] of frames) {
+      assert.doesNotThrow(() => fed(list), `${file}: ${client}`);
+    }
+  }
+});
+
+test('three people chatting: each page has the members in join order and all eight chats', () => {
+  const frames = fixture('three-person-chat.conv');
+  for (const client of ['alice', 'bob', 'carol']) {
+    const { state } = fed(frames.get(client));
+    assert.equal(state.inRoom, true, client);
+    assert.deepEqual([...state.members.keys()].sort(), ['$alice', '$bob', '$carol']);
+    assert.deepEqual(state.transcript().map((entry) => entry.seq), [1, 2, 3, 4, 5, 6, 7, 8]);
+  }
+  const { state } = fed(frames.get('alice'));
+  assert.equal(state.members.get('$bob').name, 'Bob');
+  assert.equal(state.selfName, 'Alice');
+});
+
+test('a refused chat and a refused join are reported, not applied', () => {
+  const { changes } = fed(fixture('three-person-chat.conv').get('carol'));
+  const refused = changes.filter((change) => change.what === 'refused');
+  assert.deepEqual(refused.map((change) => change.error.code), ['invalid_text']);
+  const full = fed(fixture('room-full.conv').get('carol')).changes.find((c) => c.what === 'refused');
+  assert.equal(full.error.code, 'room_full');
+  assert.equal(full.error.limit, 2, 'the limit comes as a field');
+});
+
+test('the lobby count follows room lists and room updates for this room only', () => {
+  const state = new RoomState('standup');
+  state.apply({ type: 'welcome', id: 'p1', name: 'Guest 1', rooms: [{ name: 'standup', count: 2 }] });
+  assert.equal(state.occupancy, 2);
+  state.apply({ type: 'room', name: 'other', count: 5 });
+  assert.equal(state.occupancy, 2);
+  state.apply({ type: 'room', name: 'standup', count: 0 });
+  assert.equal(state.occupancy, 0);
+});
+
+test('members leave, rename and change media, with events saying so', () => {
+  const state = new RoomState('r');
+  const seen = [];
+  state.addEventListener('change', (ev) => seen.push(ev.detail.what));
+  state.apply({ type: 'welcome', id: 'p2', name: 'Guest 2', rooms: [] });
+  state.apply({
+    type: 'joined',
+    room: 'r',
+    peers: [{ id: 'p1', name: 'Ann', audio: true, video: false }],
+    history: [{ seq: 1, from: 'p1', name: 'Ann', text: 'hi', ts: 1 }],
+  });
+  assert.deepEqual([...state.members.keys()], ['p1', 'p2']);
+  assert.equal(state.transcript()[0].text, 'hi');
+  state.apply({ type: 'nickname', id: 'p1', name: 'Annie' });
+  assert.equal(state.nameOf('p1'), 'Annie');
+  state.apply({ type: 'media', id: 'p1', audio: false, video: true });
+  assert.equal(state.members.get('p1').video, true);
+  state.apply({ type: 'chat', seq: 1, from: 'p1', name: 'Ann', text: 'again', ts: 2 });
+  assert.equal(state.chat.size, 1, 'an entry already there is not taken twice');
+  state.apply({ type: 'peer_left', id: 'p1' });
+  assert.deepEqual([...state.members.keys()], ['p2']);
+  assert.equal(state.nameOf('p1'), 'Someone');
+  assert.deepEqual(seen, ['welcome', 'occupancy', 'joined', 'member', 'member', 'member-left']);
+});
