@@ -110,12 +110,13 @@ export async function startTurn(ip, secret) {
 }
 
 /**
- * The candidate types ('host', 'srflx', 'relay', ...) of the pair each of the page's peer
- * connections selected: [local, remote] per connection, or null where none is selected yet.
+ * The pair each of the page's peer connections selected, as { local, remote }, each with the
+ * candidate's `type` ('host', 'srflx', 'prflx', 'relay') and `protocol` ('udp', 'tcp'); null
+ * where none is selected yet.
  */
-export async function selectedPairTypes(person) {
+export async function selectedPairs(person) {
   return person.page.evaluate(async () => {
-    const types = [];
+    const pairs = [];
     for (const pc of window.roomCall.peerConnections().values()) {
       const stats = await pc.getStats();
       let pair = null;
@@ -124,11 +125,36 @@ export async function selectedPairTypes(person) {
           pair = stats.get(report.selectedCandidatePairId);
         }
       });
-      const type = (id) => stats.get(id)?.candidateType ?? null;
-      types.push(pair ? [type(pair.localCandidateId), type(pair.remoteCandidateId)] : null);
+      const candidate = (id) => {
+        const found = stats.get(id);
+        return found ? { type: found.candidateType, protocol: found.protocol } : null;
+      };
+      const local = pair && candidate(pair.localCandidateId);
+      const remote = pair && candidate(pair.remoteCandidateId);
+      pairs.push(local && remote ? { local, remote } : null);
     }
-    return types;
+    return pairs;
   });
+}
+
+/** The candidate types of each selected pair, [local, remote] (see selectedPairs). */
+export async function selectedPairTypes(person) {
+  return (await selectedPairs(person)).map((pair) =>
+    pair ? [pair.local.type, pair.remote.type] : null,
+  );
+}
+
+/** Waits until every one of the page's peer connections has selected a candidate pair. */
+export async function waitForSelectedPairs(person) {
+  const deadline = Date.now() + WAIT_MS;
+  for (;;) {
+    const pairs = await selectedPairs(person);
+    if (pairs.length > 0 && pairs.every(Boolean)) return pairs;
+    if (Date.now() > deadline) {
+      throw new Error(`${person.nickname}: no selected candidate pair: ${JSON.stringify(pairs)}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }
 
 /** Launches headless Chromium with fake media devices (Playwright gives it a fresh profile). */
@@ -150,16 +176,31 @@ export async function launchBrowser() {
 /**
  * Opens the room page of `room` as a person called `nickname`, joins the call and waits until
  * the page says it is in the room. Each person gets a browser context of their own.
+ * `watchOnly` refuses the page its camera and microphone, as a person who says no would;
+ * `viewport` sizes its window.
  */
-export async function joinRoom(browser, serverUrl, room, nickname, { expectJoined = true } = {}) {
+export async function joinRoom(
+  browser,
+  serverUrl,
+  room,
+  nickname,
+  { expectJoined = true, watchOnly = false, viewport = { width: 1280, height: 800 } } = {},
+) {
   const context = await browser.newContext({
     ignoreHTTPSErrors: true,
-    permissions: ['camera', 'microphone'],
-    viewport: { width: 1280, height: 800 },
+    permissions: watchOnly ? [] : ['camera', 'microphone'],
+    viewport,
   });
   await context.addInitScript((name) => {
     localStorage.setItem('room.nickname', name);
   }, nickname);
+  if (watchOnly) {
+    // The fake-UI switch grants every request; this page's person refuses instead.
+    await context.addInitScript(() => {
+      navigator.mediaDevices.getUserMedia = () =>
+        Promise.reject(new DOMException('Permission denied', 'NotAllowedError'));
+    });
+  }
   const page = await context.newPage();
   const problems = [];
   page.on('pageerror', (err) => problems.push(`${nickname}: page error: ${err.message}`));
@@ -248,6 +289,92 @@ export async function waitForInboundGrowth(person, kind) {
     last = await inboundBytes(person, kind);
   }
   return last;
+}
+
+/**
+ * The inbound RTP streams of `kind` on the page's connections, as
+ * { mid, framesDecoded, frameWidth, bytesReceived }.
+ */
+export async function inboundStreams(person, kind) {
+  return person.page.evaluate(async (kind) => {
+    const streams = [];
+    for (const pc of window.roomCall.peerConnections().values()) {
+      const stats = await pc.getStats();
+      stats.forEach((report) => {
+        if (report.type !== 'inbound-rtp' || report.kind !== kind) return;
+        streams.push({
+          mid: report.mid,
+          framesDecoded: report.framesDecoded ?? 0,
+          frameWidth: report.frameWidth ?? 0,
+          bytesReceived: report.bytesReceived ?? 0,
+        });
+      });
+    }
+    return streams;
+  }, kind);
+}
+
+/**
+ * Waits until the SFU's video slots of the page carry `members` (their cameras) and each of
+ * those slots decodes frames: more than it had when the wait began. Returns the slots' mids by
+ * member.
+ */
+export async function waitForDecodedCameras(person, members) {
+  const mids = {};
+  await waitInPage(
+    person,
+    `the cameras of ${members.join(', ')} in slots`,
+    (members) => {
+      const carried = [...window.roomCall.videoSlots()]
+        .filter(([, slot]) => slot.source === 'camera')
+        .map(([, slot]) => slot.member);
+      return members.every((member) => carried.includes(member));
+    },
+    members,
+  );
+  for (const [mid, slot] of await person.page.evaluate(() => [...window.roomCall.videoSlots()])) {
+    if (slot.source === 'camera' && members.includes(slot.member)) mids[slot.member] = mid;
+  }
+  const before = new Map(
+    (await inboundStreams(person, 'video')).map((stream) => [stream.mid, stream.framesDecoded]),
+  );
+  await waitInPage(
+    person,
+    `frames decoded from ${members.join(', ')}`,
+    async ({ mids, before }) => {
+      const decoded = new Map();
+      for (const pc of window.roomCall.peerConnections().values()) {
+        const stats = await pc.getStats();
+        stats.forEach((report) => {
+          if (report.type === 'inbound-rtp' && report.kind === 'video') {
+            decoded.set(report.mid, report.framesDecoded ?? 0);
+          }
+        });
+      }
+      return Object.values(mids).every((mid) => (decoded.get(mid) ?? 0) > (before[mid] ?? 0));
+    },
+    { mids, before: Object.fromEntries(before) },
+  );
+  return mids;
+}
+
+/** The server's /healthz. */
+export async function health(server) {
+  const response = await fetch(`${server.url}/healthz`);
+  if (!response.ok) throw new Error(`/healthz answered ${response.status}`);
+  return response.json();
+}
+
+/** Waits until `predicate(health)` holds for the server's /healthz; fails with `what`. */
+export async function waitForHealth(server, what, predicate) {
+  const deadline = Date.now() + WAIT_MS;
+  let last = null;
+  while (Date.now() < deadline) {
+    last = await health(server);
+    if (predicate(last)) return last;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`the server: ${what}; /healthz said ${JSON.stringify(last)}`);
 }
 
 /** Saves a screenshot of the page under target/e2e/. */

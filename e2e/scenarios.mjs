@@ -1,4 +1,6 @@
-// The browser scenarios: each gets a fresh server and a fresh Chromium (see run.mjs).
+// The browser scenarios: each gets a fresh server and a fresh Chromium (see run.mjs). The
+// calls here are peer to peer (`--media mesh`) unless they are about something else; sfu.mjs
+// has the calls through the server.
 
 import assert from 'node:assert/strict';
 import {
@@ -11,6 +13,10 @@ import {
   waitForRemoteVideo,
   waitInPage,
 } from './lib.mjs';
+import { SFU_SCENARIOS } from './sfu.mjs';
+
+/** The flags of a server whose calls are peer to peer. */
+const MESH = ['--media', 'mesh'];
 
 /** Two people in one room see and hear each other. */
 async function twoPeople({ browser, server }) {
@@ -230,16 +236,18 @@ async function turnRelay({ browser, server }) {
 
 /** Every scenario: its function and the flags its server needs. */
 export const SCENARIOS = {
-  'two-people': { run: twoPeople, args: [] },
-  'three-people': { run: threePeople, args: [] },
+  'two-people': { run: twoPeople, args: MESH },
+  'three-people': { run: threePeople, args: MESH },
   chat: { run: chat, args: [] },
-  'media-controls': { run: mediaControls, args: [] },
+  'media-controls': { run: mediaControls, args: MESH },
   'room-full': { run: roomFull, args: ['--max-room-size', '2'] },
-  tls: { run: tls, args: ['--tls-self-signed'] },
+  tls: { run: tls, args: [...MESH, '--tls-self-signed'] },
+  'sfu-tls': { run: tls, args: ['--tls-self-signed'] },
   lobby: { run: lobby, args: [] },
   'turn-relay': {
     run: turnRelay,
     args: [
+      ...MESH,
       '--ice-server',
       `turn:${NAMESPACE_IP}:3478?transport=udp`,
       '--turn-secret',
@@ -247,4 +255,5 @@ export const SCENARIOS = {
       '--ice-relay-only',
     ],
   },
+  ...SFU_SCENARIOS,
 };

@@ -1,8 +1,10 @@
 //! The command line: where to listen, how big rooms get, how much to log.
 
+use std::net::IpAddr;
 use std::path::PathBuf;
 
-use clap::Parser;
+use clap::{Parser, ValueEnum};
+use room_core::media::MediaMode;
 
 /// Room's settings, from flags and the environment.
 #[derive(Debug, Clone, Parser)]
@@ -16,11 +18,42 @@ pub struct Config {
     #[arg(long, env = "PORT", default_value_t = 3000)]
     pub port: u16,
 
-    /// How many people one room holds. Video is peer-to-peer, so every member sends to every
-    /// other member: keep this small.
-    #[arg(long, env = "ROOM_MAX_ROOM_SIZE", default_value_t = 8,
+    /// How calls carry their media: through this server (sfu), which holds big meetings, or
+    /// peer to peer (mesh), where every member sends to every other member.
+    #[arg(long, env = "ROOM_MEDIA", value_enum, default_value_t = Media::Sfu)]
+    pub media: Media,
+
+    /// How many people one room holds; 50 by default with --media sfu, 8 with --media mesh.
+    #[arg(long, env = "ROOM_MAX_ROOM_SIZE",
           value_parser = clap::value_parser!(u16).range(1..=1000))]
-    pub max_room_size: u16,
+    pub max_room_size: Option<u16>,
+
+    /// The UDP port media comes to, on every address of this machine (SFU mode); the same
+    /// number as --port by default, 0 for any free one.
+    #[arg(long, env = "ROOM_RTC_UDP_PORT")]
+    pub rtc_udp_port: Option<u16>,
+
+    /// The TCP port media comes to when UDP does not get through (ICE-TCP, SFU mode); --port
+    /// plus one by default, 0 for any free one.
+    #[arg(long, env = "ROOM_RTC_TCP_PORT")]
+    pub rtc_tcp_port: Option<u16>,
+
+    /// An address this server is reached at from outside, such as a NAT's public address with
+    /// the media ports forwarded: offered to browsers besides the machine's own. Repeat the
+    /// flag, or separate addresses with commas.
+    #[arg(long = "public-ip", env = "ROOM_PUBLIC_IPS", value_delimiter = ',')]
+    pub public_ips: Vec<IpAddr>,
+
+    /// How many members' video each member receives at once (SFU mode): screens, the
+    /// speaker and who spoke last first.
+    #[arg(long, env = "ROOM_VIDEO_SLOTS", default_value_t = 16,
+          value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub video_slots: u16,
+
+    /// How many members each member hears at once (SFU mode): those who spoke last.
+    #[arg(long, env = "ROOM_AUDIO_SLOTS", default_value_t = 8,
+          value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub audio_slots: u16,
 
     /// Least important log level to print: off, error, warn, info, debug or trace.
     #[arg(long, env = "ROOM_LOG_LEVEL", default_value = "info")]
@@ -154,6 +187,33 @@ pub struct Config {
     pub echo_route: bool,
 }
 
+/// How calls carry their media, as the command line says it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Media {
+    /// Through the server: one connection per member, rooms of 50.
+    Sfu,
+    /// Peer to peer: a connection between every two members, rooms of 8.
+    Mesh,
+}
+
+impl Config {
+    /// How calls carry their media.
+    pub fn media_mode(&self) -> MediaMode {
+        match self.media {
+            Media::Sfu => MediaMode::Sfu,
+            Media::Mesh => MediaMode::Mesh,
+        }
+    }
+
+    /// How many people one room holds: --max-room-size, or the media mode's default.
+    pub fn room_size(&self) -> u16 {
+        self.max_room_size.unwrap_or(match self.media {
+            Media::Sfu => 50,
+            Media::Mesh => 8,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -163,7 +223,10 @@ mod tests {
         let config = Config::try_parse_from(["room"]).unwrap();
         assert_eq!(config.host, "127.0.0.1");
         assert_eq!(config.port, 3000);
-        assert_eq!(config.max_room_size, 8);
+        assert_eq!(config.media_mode(), MediaMode::Sfu);
+        assert_eq!(config.room_size(), 50);
+        let mesh = Config::try_parse_from(["room", "--media", "mesh"]).unwrap();
+        assert_eq!(mesh.room_size(), 8);
         assert_eq!(config.log_level, log::LevelFilter::Info);
     }
 
@@ -171,6 +234,9 @@ mod tests {
     fn nonsense_values_are_refused_with_a_message() {
         assert!(Config::try_parse_from(["room", "--port", "70000"]).is_err());
         assert!(Config::try_parse_from(["room", "--max-room-size", "0"]).is_err());
+        assert!(Config::try_parse_from(["room", "--media", "p2p"]).is_err());
+        assert!(Config::try_parse_from(["room", "--public-ip", "example.org"]).is_err());
+        assert!(Config::try_parse_from(["room", "--audio-slots", "0"]).is_err());
         assert!(Config::try_parse_from(["room", "--log-level", "loud"]).is_err());
         assert!(Config::try_parse_from(["room", "--tls-cert", "c.pem"]).is_err());
         assert!(Config::try_parse_from(["room", "--turn-secret", "s"]).is_err());

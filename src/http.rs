@@ -14,4 +14,4 @@ pub(crate) mod ice;
 pub(crate) mod pages;
 pub(crate) mod rate_limit;
 
-pub(crate) use app::{app, AppState};
+pub(crate) use app::{app, AppState, MediaInfo};

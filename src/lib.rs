@@ -30,6 +30,7 @@ pub mod server;
 mod clock;
 mod excerpt;
 mod http;
+mod media;
 mod net;
 mod session;
 mod ws;

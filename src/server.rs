@@ -20,12 +20,15 @@ use async_std::task;
 use futures_rustls::TlsAcceptor;
 use futures_util::future::{select, Either};
 use room_core::flood::{RateLimit, WireBudget};
+use room_core::media::MediaMode;
 use room_core::rooms::Limits;
+use room_media::router::RouterConfig;
 
 use crate::config::Config;
 use crate::http::ice::Ice;
 use crate::http::rate_limit::HttpLimiter;
-use crate::http::{self, AppState};
+use crate::http::{self, AppState, MediaInfo};
+use crate::media::{self, Media, MediaConfig};
 use crate::net::admission::{Caps, Gate};
 use crate::net::hosts::Names;
 use crate::net::tls;
@@ -64,6 +67,63 @@ pub enum StartError {
     /// A `--public-url` or `--allowed-origin` is not an origin.
     #[error(transparent)]
     Name(#[from] NameError),
+    /// The media ports could not be bound, or the media thread started.
+    #[error("cannot take media on UDP port {udp} and TCP port {tcp}: {source}")]
+    Media {
+        /// The UDP port asked for.
+        udp: u16,
+        /// The TCP port asked for.
+        tcp: u16,
+        /// Why it failed.
+        source: io::Error,
+    },
+}
+
+/// Binds the media ports, makes the hub that hands them commands and starts the media thread,
+/// which reports back to the hub.
+fn start_media(
+    config: &Config,
+    local: SocketAddr,
+    limits: Limits,
+) -> Result<(Arc<Hub>, MediaInfo), StartError> {
+    // Any free port for the HTTP listener means any free ports for media too.
+    let (udp, tcp) = match config.port {
+        0 => (0, 0),
+        port => (port, port.saturating_add(1)),
+    };
+    let media_config = MediaConfig {
+        addresses: media::media_addresses(local.ip()),
+        udp_port: config.rtc_udp_port.unwrap_or(udp),
+        tcp_port: config.rtc_tcp_port.unwrap_or(tcp),
+        public_ips: config.public_ips.clone(),
+        router: RouterConfig {
+            max_video_slots: usize::from(config.video_slots),
+            audio_slots: usize::from(config.audio_slots),
+        },
+    };
+    let failed = |source| StartError::Media {
+        udp: media_config.udp_port,
+        tcp: media_config.tcp_port,
+        source,
+    };
+    let (media, commands) = Media::bind(&media_config).map_err(failed)?;
+    let (udp, tcp) = media.local_addrs();
+    log::info!(udp:? = udp, tcp:? = tcp, public:? = config.public_ips; "media ports");
+    let info = MediaInfo {
+        stats: media.stats(),
+        udp,
+        tcp,
+    };
+    let hub = Arc::new(Hub::new(limits, Some(Box::new(commands))));
+    let reports_to = Arc::downgrade(&hub);
+    media
+        .spawn(move |event| {
+            if let Some(hub) = reports_to.upgrade() {
+                hub.handle_media(event);
+            }
+        })
+        .map_err(failed)?;
+    Ok((hub, info))
 }
 
 /// A server bound to its address, ready to serve.
@@ -149,14 +209,24 @@ impl Server {
             per_second: config.rate_limit,
             burst: config.rate_burst,
         };
+        let limits = Limits {
+            max_room_size: usize::from(config.room_size()),
+            max_rooms: config.max_rooms as usize,
+            private_rooms: config.private_rooms,
+            history_bytes: config.history_budget_mib as usize * 1024 * 1024,
+            media: config.media_mode(),
+            ..Limits::default()
+        };
+        let (hub, media) = match config.media_mode() {
+            MediaMode::Mesh => (Arc::new(Hub::new(limits, None)), None),
+            MediaMode::Sfu => {
+                let (hub, media) = start_media(config, local, limits)?;
+                (hub, Some(media))
+            }
+        };
         let state = Arc::new(AppState {
-            hub: Arc::new(Hub::new(Limits {
-                max_room_size: usize::from(config.max_room_size),
-                max_rooms: config.max_rooms as usize,
-                private_rooms: config.private_rooms,
-                history_bytes: config.history_budget_mib as usize * 1024 * 1024,
-                ..Limits::default()
-            })),
+            hub,
+            media,
             ice,
             ice_relay_only: config.ice_relay_only,
             names,

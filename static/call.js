@@ -90,6 +90,12 @@ export class Call extends EventTarget {
     return new Map([...this.#peers].map(([id, peer]) => [id, peer.pc]));
   }
 
+  /** Sends `media`'s video (the shared screen instead of the camera while sharing) and sound. */
+  setLocalMedia({ mic, camera, screen }) {
+    this.setLocalTrack('audio', mic);
+    this.setLocalTrack('video', screen ?? camera);
+  }
+
   /**
    * Sets what is sent for `kind` to every peer, now and later. replaceTrack swaps it on the
    * running connections without renegotiation; null sends nothing but keeps the slot.

@@ -1,12 +1,12 @@
-// protocol.js: the WebSocket and the protocol v1 codec, nothing else.
+// protocol.js: the WebSocket and the protocol v2 codec, nothing else.
 //
 // UI modules never touch the socket: they listen for events named after frame types
 // ('welcome', 'rooms', 'joined', 'chat', 'error', ...) whose `detail` is the frame, plus
 // 'open' and 'close', and they talk through the send helpers below. The server's
-// src/protocol.rs is the reference for every frame.
+// crates/room-core/src/protocol.rs is the reference for every frame, docs/PROTOCOL.md its prose.
 
 /** The protocol version this client speaks; the server announces its own in `welcome`. */
-export const VERSION = 1;
+export const VERSION = 2;
 
 /** The WebSocket URL of the server that served this page. */
 export function socketUrl() {
@@ -94,6 +94,16 @@ export class Connection extends EventTarget {
   candidate(to, candidate) {
     const init = typeof candidate?.toJSON === 'function' ? candidate.toJSON() : candidate;
     return this.send({ type: 'candidate', to, candidate: init });
+  }
+
+  /** SFU mode: offers this page's one connection to the server, and says what each track is. */
+  sfuOffer(sdp, tracks) {
+    return this.send({ type: 'sfu_offer', sdp, tracks });
+  }
+
+  /** SFU mode: how big each video slot is drawn. */
+  view(slots) {
+    return this.send({ type: 'view', slots });
   }
 
   /** Announces this connection's microphone and camera state. */

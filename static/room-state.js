@@ -8,7 +8,8 @@
 // - 'welcome', 'occupancy' (`count`), 'joined', 'left',
 // - 'member-joined' (`member`), 'member-left' (`member`), 'member' (`member`: a new name or
 //   media state; `renamed` with the old name when the name changed),
-// - 'chat' (`entry`: one new entry), 'refused' (`error`: an `error` frame).
+// - 'chat' (`entry`: one new entry), 'refused' (`error`: an `error` frame),
+// - 'speaking' (SFU mode: `speaking`, the ids speaking now, and `dominant`).
 
 export class RoomState extends EventTarget {
   /** This connection's id and nickname, from `welcome` and its own `nickname` frames. */
@@ -24,6 +25,11 @@ export class RoomState extends EventTarget {
   chat = new Map();
   /** How many people are in the room, as the room lists say, while not in it. */
   occupancy = 0;
+  /** How the server carries calls: 'sfu' or 'mesh', from `welcome`. */
+  media = 'mesh';
+  /** Who speaks now, and who speaks most (SFU mode). */
+  speaking = [];
+  dominant = null;
 
   /** @param {string} room */
   constructor(room) {
@@ -45,6 +51,8 @@ export class RoomState extends EventTarget {
   reset() {
     this.inRoom = false;
     this.members.clear();
+    this.speaking = [];
+    this.dominant = null;
   }
 
   /** Takes one server frame. */
@@ -53,6 +61,7 @@ export class RoomState extends EventTarget {
       case 'welcome':
         this.selfId = frame.id;
         this.selfName = frame.name;
+        this.media = frame.media === 'sfu' ? 'sfu' : 'mesh';
         this.reset();
         this.#changed('welcome');
         this.#occupancyFrom(frame.rooms);
@@ -101,6 +110,13 @@ export class RoomState extends EventTarget {
         if (typeof frame.seq === 'number' && !this.chat.has(frame.seq)) {
           this.chat.set(frame.seq, frame);
           this.#changed('chat', { entry: frame });
+        }
+        break;
+      case 'speaking':
+        if (this.inRoom) {
+          this.speaking = (frame.speaking ?? []).filter((id) => this.members.has(id));
+          this.dominant = this.members.has(frame.dominant) ? frame.dominant : null;
+          this.#changed('speaking', { speaking: this.speaking, dominant: this.dominant });
         }
         break;
       case 'error':

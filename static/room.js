@@ -2,8 +2,9 @@
 // microphone (#prejoin), then the meeting (#call).
 //
 // session.js keeps the connection (and reconnects), room-state.js what the page knows of the
-// room, media.js this browser's devices, call.js the peer connections, and ui/ draws: the grid,
-// chat, members, controls and the preview. This module only connects them. Limits come from the
+// room, media.js this browser's devices, and ui/ draws: the grid, chat, members, controls and
+// the preview. The call is sfu.js (one connection, to the server) or call.js (one to every
+// member), as the server's `welcome` says. This module only connects them. Limits come from the
 // page (data-max-chars) and the protocol (error fields), never from copies in here.
 
 import { checkName, loadNickname, people, saveNickname } from './common.js';
@@ -15,6 +16,7 @@ import {
   savedSpeakerId,
 } from './media.js';
 import { Call } from './call.js';
+import { SfuCall } from './sfu.js';
 import { Session } from './session.js';
 import { RoomState } from './room-state.js';
 import { Banner, homeLink } from './ui/banner.js';
@@ -71,17 +73,23 @@ const prejoin = new Prejoin({
   join: $('join-button'),
 });
 
-const grid = new Grid($('video-grid'), () => {
-  if (soundBlocked) return;
-  soundBlocked = true;
-  const turnOn = button('secondary', 'Turn on sound');
-  turnOn.addEventListener('click', () => {
-    soundBlocked = false;
-    banner.hide();
-    grid.resume();
-  });
-  banner.show('Your browser paused the sound of this meeting.', { sticky: true, action: turnOn });
-});
+const grid = new Grid(
+  $('video-grid'),
+  () => {
+    if (soundBlocked) return;
+    soundBlocked = true;
+    const turnOn = button('secondary', 'Turn on sound');
+    turnOn.addEventListener('click', () => {
+      soundBlocked = false;
+      banner.hide();
+      grid.resume();
+    });
+    banner.show('Your browser paused the sound of this meeting.', { sticky: true, action: turnOn });
+  },
+  (sizes) => {
+    if (call instanceof SfuCall) call.setTileSizes(sizes);
+  },
+);
 
 const members = new MembersPanel({ list: $('members'), count: $('member-count') });
 
@@ -123,38 +131,92 @@ function iceServers() {
   return [];
 }
 
-const call = new Call({
-  iceServers: iceServers(),
-  relayOnly: page.dataset.iceRelayOnly === 'true',
-  signal: {
-    description(to, desc) {
-      if (desc.type === 'offer') session.offer(to, desc.sdp);
-      else if (desc.type === 'answer') session.answer(to, desc.sdp);
+/** The peer-to-peer call: a connection to every other member. */
+function meshCall() {
+  const mesh = new Call({
+    iceServers: iceServers(),
+    relayOnly: page.dataset.iceRelayOnly === 'true',
+    signal: {
+      description(to, desc) {
+        if (desc.type === 'offer') session.offer(to, desc.sdp);
+        else if (desc.type === 'answer') session.answer(to, desc.sdp);
+      },
+      candidate(to, candidate) {
+        session.candidate(to, candidate);
+      },
     },
-    candidate(to, candidate) {
-      session.candidate(to, candidate);
-    },
-  },
-});
+  });
+  mesh.addEventListener('peerstream', (ev) => {
+    // Normally `peer_joined` made the tile already; if not, it gets its name when that comes.
+    if (state.inRoom) grid.show(ev.detail.id, ev.detail.stream);
+  });
+  mesh.addEventListener('peerstate', (ev) => grid.setState(ev.detail.id, ev.detail.state));
+  mesh.addEventListener('peerfailed', (ev) => {
+    grid.setState(ev.detail.id, 'lost');
+    banner.show(`The connection to ${state.nameOf(ev.detail.id)} was lost.`);
+  });
+  return mesh;
+}
 
-call.addEventListener('peerstream', (ev) => {
-  // Normally `peer_joined` made the tile already; if not, it gets its name when that comes.
-  if (state.inRoom) grid.show(ev.detail.id, ev.detail.stream);
-});
-call.addEventListener('peerstate', (ev) => grid.setState(ev.detail.id, ev.detail.state));
-call.addEventListener('peerfailed', (ev) => {
-  grid.setState(ev.detail.id, 'lost');
-  banner.show(`The connection to ${state.nameOf(ev.detail.id)} was lost.`);
-});
+/** The call through the server: one connection, and slots the server fills. */
+function sfuCall() {
+  const sfu = new SfuCall({
+    iceServers: iceServers(),
+    relayOnly: page.dataset.iceRelayOnly === 'true',
+    signal: {
+      offer: (sdp, tracks) => session.sfuOffer(sdp, tracks),
+      view: (slots) => session.view(slots),
+    },
+  });
+  sfu.addEventListener('streams', () => showSlots());
+  sfu.addEventListener('state', ({ detail: { state: connection } }) => {
+    for (const id of state.members.keys()) {
+      if (id !== state.selfId) grid.setState(id, connection);
+    }
+  });
+  sfu.addEventListener('failed', ({ detail: { reason } }) => {
+    banner.show(`The meeting's audio and video did not connect (${reason}). Trying again…`);
+  });
+  return sfu;
+}
+
+/** Shows what the server's slots carry: each member's camera and sound, and shared screens. */
+function showSlots() {
+  if (!(call instanceof SfuCall) || !state.inRoom) return;
+  for (const id of state.members.keys()) {
+    if (id === state.selfId) continue;
+    const stream = call.memberStream(id);
+    if (stream) grid.show(id, stream);
+    grid.setHasVideo(id, call.hasVideo(id));
+  }
+  const sharing = new Set(call.sharing().filter((id) => state.members.has(id)));
+  for (const id of grid.ids()) {
+    if (id.startsWith('screen:') && !sharing.has(id.slice('screen:'.length))) grid.remove(id);
+  }
+  for (const id of sharing) {
+    const key = `screen:${id}`;
+    grid.ensure(key, { screen: true });
+    grid.label(key, `${state.nameOf(id)}'s screen`);
+    grid.show(key, call.screenStream(id));
+  }
+}
+
+/** The call, once `welcome` said how the server carries it. */
+let call = null;
 
 /**
  * Read-only hook for the browser tests (e2e/), and nothing else uses it:
- * - peerConnections(): the live RTCPeerConnections by remote peer id (a copy of the map);
+ * - mode(): 'sfu' or 'mesh', as the server said;
+ * - peerConnections(): the live RTCPeerConnections (by remote peer id in a mesh, the one to the
+ *   server as 'server' in SFU mode; a copy of the map);
+ * - videoSlots(): SFU mode: what each video slot carries, mid → { member, source };
  * - selfId(): this page's own peer id while it is in the room, null before joining, after a
  *   refused join and while reconnecting.
  */
 window.roomCall = Object.freeze({
-  peerConnections: () => call.peerConnections(),
+  mode: () => state.media,
+  peerConnections: () => call?.peerConnections() ?? new Map(),
+  videoSlots: () => (call instanceof SfuCall ? call.videoSlots() : new Map()),
   selfId: () => (state.inRoom && state.selfId) || null,
 });
 
@@ -167,8 +229,7 @@ function showInStream(stream, track) {
 
 /** Makes everything that shows or sends local media agree with `media`. */
 function syncMedia() {
-  call.setLocalTrack('audio', media.mic);
-  call.setLocalTrack('video', media.videoTrack);
+  call?.setLocalMedia(media);
   showInStream(previewStream, media.camera);
   prejoin.sync(media, previewStream);
   showInStream(selfStream, media.videoTrack);
@@ -246,7 +307,7 @@ function renderMembers() {
  * the own tile stays, so the stage is not empty; the rejoin replaces it (the id changes).
  */
 function tearDownCall({ keepSelf = false } = {}) {
-  call.close();
+  call?.close();
   grid.clear({ keepSelf });
   state.reset();
   renderMembers();
@@ -292,6 +353,10 @@ state.addEventListener('change', (ev) => {
   const { what, member, renamed, entry, count, error } = ev.detail;
   switch (what) {
     case 'welcome':
+      if (!call) {
+        call = state.media === 'sfu' ? sfuCall() : meshCall();
+        syncMedia();
+      }
       if (!nicknameInput.value) nicknameInput.placeholder = state.selfName;
       if (session.wantInRoom) {
         banner.hide();
@@ -314,13 +379,18 @@ state.addEventListener('change', (ev) => {
       renderMembers();
       grid.ensure(member.id);
       grid.update(member);
-      // They are the newcomer and will offer; we are polite toward them.
-      call.addPeer(member.id, { polite: true });
+      if (call instanceof SfuCall) {
+        grid.setHasVideo(member.id, call.hasVideo(member.id));
+      } else {
+        // They are the newcomer and will offer; we are polite toward them.
+        call.addPeer(member.id, { polite: true });
+      }
       chat.notice(`${member.name} joined`);
       break;
     case 'member-left':
-      call.removePeer(member.id);
+      if (call instanceof Call) call.removePeer(member.id);
       grid.remove(member.id);
+      grid.remove(`screen:${member.id}`);
       renderMembers();
       chat.notice(`${member.name} left`);
       break;
@@ -336,6 +406,9 @@ state.addEventListener('change', (ev) => {
       break;
     case 'chat':
       chat.add(entry);
+      break;
+    case 'speaking':
+      grid.setSpeaking(ev.detail.speaking, ev.detail.dominant);
       break;
     case 'refused':
       refused(error);
@@ -359,17 +432,25 @@ function joined() {
   grid.clear();
   grid.ensure(state.selfId, { self: true });
   grid.update(self);
-  // We are the newcomer: we make the offers, and we are the impolite side to all of them.
   for (const other of state.members.values()) {
     if (other.id === state.selfId) continue;
     grid.ensure(other.id);
     grid.update(other);
-    call.addPeer(other.id, { polite: false });
+    // In a mesh we are the newcomer: we make the offers, the impolite side to all of them.
+    if (call instanceof Call) call.addPeer(other.id, { polite: false });
   }
   syncMedia();
+  if (call instanceof SfuCall) {
+    call.start();
+    showSlots();
+  }
 }
 
 function refused({ code, message, limit }) {
+  if (code === 'media_failed' && call instanceof SfuCall) {
+    call.failed(message);
+    return;
+  }
   if (!(FATAL_ERRORS.has(code) && !state.inRoom)) {
     banner.show(message);
     return;
@@ -397,17 +478,28 @@ session.addEventListener('open', () => {
   status.textContent = session.wantInRoom ? 'Joining…' : 'Connected';
 });
 for (const type of ['welcome', 'rooms', 'room', 'joined', 'left', 'peer_joined', 'peer_left',
-  'nickname', 'chat', 'media', 'error']) {
+  'nickname', 'chat', 'media', 'speaking', 'error']) {
   session.addEventListener(type, (ev) => state.apply(ev.detail));
 }
+const inMesh = () => state.inRoom && call instanceof Call;
+const inSfu = () => state.inRoom && call instanceof SfuCall;
 session.addEventListener('offer', ({ detail: { from, sdp } }) => {
-  if (state.inRoom) call.handleDescription(from, { type: 'offer', sdp });
+  if (inMesh()) call.handleDescription(from, { type: 'offer', sdp });
 });
 session.addEventListener('answer', ({ detail: { from, sdp } }) => {
-  if (state.inRoom) call.handleDescription(from, { type: 'answer', sdp });
+  if (inMesh()) call.handleDescription(from, { type: 'answer', sdp });
 });
 session.addEventListener('candidate', ({ detail: { from, candidate } }) => {
-  if (state.inRoom) call.handleCandidate(from, candidate);
+  if (inMesh()) call.handleCandidate(from, candidate);
+});
+session.addEventListener('sfu_answer', ({ detail: { sdp } }) => {
+  if (inSfu()) call.handleAnswer(sdp);
+});
+session.addEventListener('slots', ({ detail }) => {
+  if (inSfu()) call.setSlots(detail);
+});
+session.addEventListener('assign', ({ detail }) => {
+  if (inSfu()) call.assign(detail);
 });
 session.addEventListener('reconnecting', ({ detail: { delayMs } }) => {
   const wasInRoom = state.inRoom;

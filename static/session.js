@@ -25,7 +25,7 @@ export function reconnectDelay(attempt, random = Math.random) {
 /** The frame types a session passes on. */
 const FRAMES = [
   'welcome', 'rooms', 'room', 'joined', 'left', 'peer_joined', 'peer_left', 'nickname', 'chat',
-  'media', 'offer', 'answer', 'candidate', 'error',
+  'media', 'offer', 'answer', 'candidate', 'sfu_answer', 'slots', 'assign', 'speaking', 'error',
 ];
 
 export class Session extends EventTarget {
@@ -119,6 +119,14 @@ export class Session extends EventTarget {
 
   candidate(to, candidate) {
     return this.#conn?.candidate(to, candidate) ?? false;
+  }
+
+  sfuOffer(sdp, tracks) {
+    return this.#conn?.sfuOffer(sdp, tracks) ?? false;
+  }
+
+  view(slots) {
+    return this.#conn?.view(slots) ?? false;
   }
 
   #open() {

@@ -137,13 +137,14 @@ async fn posting_to_a_page_is_not_allowed() {
 }
 
 /// The health check reports the server's load: connections, rooms, what their chat history
-/// costs, and log lines lost to a slow log.
+/// costs, log lines lost to a slow log and, in SFU mode, the media ports and counters.
 #[async_std::test]
 async fn healthz_reports_connections_and_rooms() {
     let server = Server::start(&[]);
     let (status, content_type, body) = get(&server, "/healthz").await;
     assert_eq!((status, content_type.as_str()), (200, "application/json"));
-    let health: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let mut health: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let media = health["media"].take();
     assert_eq!(
         health,
         serde_json::json!({
@@ -152,7 +153,40 @@ async fn healthz_reports_connections_and_rooms() {
             "rooms": 0,
             "history_bytes": 0,
             "log_lines_dropped": 0,
+            "media": null,
         })
+    );
+    // The media ports are on the server's own addresses, one UDP and one TCP port for all.
+    let ports = |kind: &str| -> Vec<u16> {
+        let addrs = media[kind].as_array().expect("a list of addresses");
+        assert!(!addrs.is_empty(), "{media}");
+        let mut ports: Vec<u16> = addrs
+            .iter()
+            .map(|addr| {
+                addr.as_str()
+                    .unwrap()
+                    .parse::<std::net::SocketAddr>()
+                    .unwrap()
+                    .port()
+            })
+            .collect();
+        ports.dedup();
+        ports
+    };
+    assert_eq!(ports("udp").len(), 1, "{media}");
+    assert_eq!(ports("tcp").len(), 1, "{media}");
+    for counter in ["connected", "packets_in", "packets_out", "packets_dropped"] {
+        assert_eq!(media[counter], 0, "{counter}: {media}");
+    }
+    assert_eq!(media["camera_layers_in"], serde_json::json!([0, 0, 0]));
+
+    let mesh = Server::start(&["--media", "mesh"]);
+    let (_, _, body) = get(&mesh, "/healthz").await;
+    let health: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        health["media"],
+        serde_json::Value::Null,
+        "a mesh has no media server"
     );
 }
 

@@ -1,5 +1,6 @@
 //! The tide app: its routes and handlers, and what every handler can reach.
 
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -15,6 +16,7 @@ use crate::http::checks::{check_request, not_found_page};
 use crate::http::ice::Ice;
 use crate::http::rate_limit::HttpLimiter;
 use crate::http::{assets, pages};
+use crate::media::MediaStats;
 use crate::net::admission::Gate;
 use crate::net::hosts::Names;
 use crate::session::connection::{self, Policy};
@@ -22,11 +24,24 @@ use crate::session::hub::Hub;
 use crate::ws::echo;
 use crate::ws::upgrade::{self, Admission};
 
+/// The media server's ports and counters, in SFU mode.
+#[derive(Debug)]
+pub(crate) struct MediaInfo {
+    /// What the media thread counts.
+    pub(crate) stats: Arc<MediaStats>,
+    /// Its UDP sockets' addresses.
+    pub(crate) udp: Vec<SocketAddr>,
+    /// Its ICE-TCP listeners' addresses.
+    pub(crate) tcp: Vec<SocketAddr>,
+}
+
 /// What every request handler can reach.
 #[derive(Debug)]
 pub(crate) struct AppState {
     /// The rooms and connections.
     pub(crate) hub: Arc<Hub>,
+    /// The media server, in SFU mode.
+    pub(crate) media: Option<MediaInfo>,
     /// The ICE servers for the browsers, and their TURN logins.
     pub(crate) ice: Ice,
     /// Whether the browsers may call only through TURN.
@@ -178,12 +193,25 @@ async fn asset(req: Request<State>) -> tide::Result {
 async fn healthz(req: Request<State>) -> tide::Result {
     let state = req.state();
     let hub = &state.hub;
+    let media = state.media.as_ref().map(|media| {
+        let count = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
+        serde_json::json!({
+            "udp": media.udp,
+            "tcp": media.tcp,
+            "connected": count(&media.stats.connected),
+            "packets_in": count(&media.stats.packets_in),
+            "packets_out": count(&media.stats.packets_out),
+            "packets_dropped": count(&media.stats.packets_dropped),
+            "camera_layers_in": media.stats.camera_layers_in.each_ref().map(count),
+        })
+    });
     let body = serde_json::json!({
         "status": "ok",
         "connections": hub.connection_count(),
         "rooms": hub.room_count(),
         "history_bytes": hub.history_bytes(),
         "log_lines_dropped": state.log_lines_dropped.load(Ordering::Relaxed),
+        "media": media,
     });
     Ok(Response::builder(StatusCode::Ok).body(body).build())
 }

@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use async_channel::{Receiver, Sender};
 use async_io::Timer;
+use room_core::media::{MediaCommand, MediaEvent};
 use room_core::names::{PeerId, RoomName};
 use room_core::protocol::{ClientMsg, Close, ServerMsg};
 use room_core::rooms::{Limits, Outgoing, RoomList, Rooms, To};
@@ -105,6 +106,12 @@ impl Link {
     }
 }
 
+/// Where the hub sends what the core asks of the media server, in SFU mode.
+pub(crate) trait MediaSink: Send + Sync + std::fmt::Debug {
+    /// Hands over `commands`, in order, without waiting; returns how many could not be taken.
+    fn send(&self, commands: Vec<MediaCommand>) -> usize;
+}
+
 /// What the lock protects.
 #[derive(Debug)]
 struct Locked {
@@ -123,6 +130,8 @@ pub(crate) struct Hub {
     /// Wakes [`Hub::run_timers`] when the core has a deadline again.
     wake_timers: Sender<()>,
     timers_woken: Receiver<()>,
+    /// The media server, in SFU mode.
+    media: Option<Box<dyn MediaSink>>,
 }
 
 /// What happened under the lock that the log should hear of, once the lock is released.
@@ -130,12 +139,17 @@ pub(crate) struct Hub {
 #[must_use = "the log must hear of what happened"]
 struct Report {
     closing: Vec<(PeerId, Close)>,
+    /// Commands the media server could not take.
+    media_refused: usize,
 }
 
 impl Report {
     fn log(self) {
         for (id, close) in self.closing {
             log::info!(peer:% = id, code = close.code, reason = close.reason; "closing");
+        }
+        if self.media_refused > 0 {
+            log::error!(commands = self.media_refused; "the media server is not keeping up; commands were dropped");
         }
     }
 }
@@ -162,8 +176,8 @@ impl Drop for Membership<'_> {
 }
 
 impl Hub {
-    /// An empty hub.
-    pub(crate) fn new(limits: Limits) -> Self {
+    /// An empty hub; in SFU mode, `media` takes what the core asks of the media server.
+    pub(crate) fn new(limits: Limits, media: Option<Box<dyn MediaSink>>) -> Self {
         let (wake_timers, timers_woken) = async_channel::bounded(1);
         Hub {
             state: Mutex::new(Locked {
@@ -173,6 +187,7 @@ impl Hub {
             }),
             wake_timers,
             timers_woken,
+            media,
         }
     }
 
@@ -240,6 +255,15 @@ impl Hub {
     pub(crate) fn handle(&self, now: Now, from: PeerId, msg: ClientMsg) {
         self.with_state(|state| {
             let out = state.rooms.handle(now, from, msg);
+            state.deliver(out)
+        });
+    }
+
+    /// Runs what the media server reports through the room state and queues the frames it
+    /// means.
+    pub(crate) fn handle_media(&self, event: MediaEvent) {
+        self.with_state(|state| {
+            let out = state.rooms.handle_media(event);
             state.deliver(out)
         });
     }
@@ -312,7 +336,13 @@ impl Hub {
     fn with_state(&self, change: impl FnOnce(&mut Locked) -> Report) {
         let report = {
             let mut state = self.lock();
-            let report = change(&mut state);
+            let mut report = change(&mut state);
+            // Handed over under the lock, so the media server hears of changes in the order
+            // the core made them.
+            let commands = state.rooms.take_media_commands();
+            if let Some(media) = self.media.as_ref().filter(|_| !commands.is_empty()) {
+                report.media_refused += media.send(commands);
+            }
             if !state.timer_armed && state.rooms.next_deadline().is_some() {
                 state.timer_armed = true;
                 // A full channel means the timer task is being woken already.
@@ -393,7 +423,7 @@ mod tests {
     use room_core::protocol::decode;
 
     fn hub() -> Hub {
-        Hub::new(Limits::default())
+        Hub::new(Limits::default(), None)
     }
 
     fn drain(mailbox: &Mailbox) -> Vec<serde_json::Value> {

@@ -1,5 +1,7 @@
-// grid.js: the video grid: one tile per member (`div.tile[data-peer-id]`), sized to fill the
-// stage the way meeting apps do.
+// grid.js: the video grid: one tile per member (`div.tile[data-peer-id]`), and one per shared
+// screen the server forwards (`data-peer-id="screen:<id>"`), sized to fill the stage the way
+// meeting apps do. It tells its owner how big each tile is drawn (`onSizes`), so the server can
+// send each picture at the size it is shown.
 
 import { el } from './dom.js';
 
@@ -23,30 +25,54 @@ export class Grid {
   /** The tiles by peer id: { tile, video, name, letter, state }. */
   #tiles = new Map();
   #onBlockedSound;
+  #onSizes;
   #speakerId = '';
+  #tileObserver;
 
   /**
    * @param {HTMLElement} node `#video-grid`
    * @param {() => void} onBlockedSound called once when the browser refuses to play sound
    *   before the person clicks something
+   * @param {(sizes: Map<string, {width: number, height: number, visible: boolean}>) => void}
+   *   [onSizes] called with every tile's size, by tile id, when one changes
    */
-  constructor(node, onBlockedSound) {
+  constructor(node, onBlockedSound, onSizes = () => {}) {
     this.#node = node;
     this.#onBlockedSound = onBlockedSound;
+    this.#onSizes = onSizes;
     new ResizeObserver(() => this.#layout()).observe(node);
+    this.#tileObserver = new ResizeObserver(() => this.#onSizes(this.sizes()));
+    document.addEventListener('visibilitychange', () => this.#onSizes(this.sizes()));
   }
 
-  /** The tile of `id`, made on first use. `self` marks this page's own tile (muted, mirrored). */
-  ensure(id, { self = false } = {}) {
+  /** How big each tile is drawn, by tile id; a hidden page shows none of them. */
+  sizes() {
+    const visible = document.visibilityState !== 'hidden';
+    const sizes = new Map();
+    for (const [id, { tile }] of this.#tiles) {
+      sizes.set(id, {
+        width: tile.clientWidth,
+        height: tile.clientHeight,
+        visible: visible && tile.isConnected && tile.clientWidth > 0,
+      });
+    }
+    return sizes;
+  }
+
+  /**
+   * The tile of `id`, made on first use. `self` marks this page's own tile (muted, mirrored);
+   * `screen` a shared screen's (its sound, if any, comes with the member's tile).
+   */
+  ensure(id, { self = false, screen = false } = {}) {
     let entry = this.#tiles.get(id);
     if (entry) return entry;
-    const tile = el('div', self ? 'tile self' : 'tile');
+    const tile = el('div', ['tile', self && 'self', screen && 'screen'].filter(Boolean).join(' '));
     tile.dataset.peerId = id;
     const video = el('video', 'tile-video');
     video.autoplay = true;
     video.playsInline = true;
     // The own tile must never play our own microphone back.
-    video.muted = self;
+    video.muted = self || screen;
     if (!self) this.#useSpeaker(video);
     const avatar = el('div', 'tile-avatar');
     avatar.setAttribute('aria-hidden', 'true');
@@ -61,10 +87,41 @@ export class Grid {
     tile.append(video, avatar, state, footer);
     entry = { tile, video, name, letter, state, self };
     this.#tiles.set(id, entry);
-    if (!self) this.setState(id, 'new');
+    if (!self && !screen) this.setState(id, 'new');
     this.#node.append(tile);
+    this.#tileObserver.observe(tile);
     this.#layout();
     return entry;
+  }
+
+  /** Names a tile that is not a member's own, such as a shared screen's. */
+  label(id, text) {
+    const entry = this.#tiles.get(id);
+    if (!entry) return;
+    entry.name.textContent = text;
+    entry.letter.textContent = initial(text);
+  }
+
+  /**
+   * Whether a picture reaches the tile of `id` at all (SFU mode: members beyond the video slots
+   * get none): without one it shows the name's letter, never a black or frozen picture.
+   */
+  setHasVideo(id, hasVideo) {
+    this.#tiles.get(id)?.tile.classList.toggle('no-video', !hasVideo);
+  }
+
+  /** Marks the tiles of who speaks now, and the one who speaks most. */
+  setSpeaking(ids, dominant) {
+    const speaking = new Set(ids);
+    for (const [id, { tile }] of this.#tiles) {
+      tile.classList.toggle('speaking', speaking.has(id));
+      tile.classList.toggle('dominant', id === dominant);
+    }
+  }
+
+  /** The ids of every tile. */
+  ids() {
+    return [...this.#tiles.keys()];
   }
 
   /** Puts a member's name and media flags on its tile. */
@@ -105,6 +162,7 @@ export class Grid {
     const entry = this.#tiles.get(id);
     if (!entry) return;
     entry.video.srcObject = null;
+    this.#tileObserver.unobserve(entry.tile);
     entry.tile.remove();
     this.#tiles.delete(id);
     this.#layout();

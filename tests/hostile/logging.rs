@@ -46,7 +46,15 @@ async fn a_closed_log_output_stops_neither_connections_nor_the_server() {
 #[async_std::test]
 async fn a_log_output_that_stalls_freezes_nothing() {
     let server = Server::launch(Launch {
-        args: &["--rate-limit", "1000", "--rate-burst", "10000"],
+        // Peer to peer, so what the chatter reads is its chats and nothing of the media.
+        args: &[
+            "--rate-limit",
+            "1000",
+            "--rate-burst",
+            "10000",
+            "--media",
+            "mesh",
+        ],
         stdout: Stdout::Stalled,
         ..Launch::default()
     });

@@ -5,7 +5,8 @@
 //! time as an input and deliver what it returns. Everything is unit-tested without sockets.
 //!
 //! - [`names`]: validated ids and names ([`names::PeerId`], [`names::Nickname`], [`names::RoomName`]).
-//! - [`protocol`]: protocol v1, every frame in both directions, and [`protocol::decode`].
+//! - [`protocol`]: protocol v2, every frame in both directions, and [`protocol::decode`].
+//! - [`media`]: what the core and the media server say to each other in SFU mode.
 //! - [`chat`]: chat text rules and a room's numbered, bounded transcript.
 //! - [`rooms`]: the state machine; events in, frames to deliver out.
 //! - [`flood`]: rate limits and the wire budget, as token buckets.
@@ -16,6 +17,7 @@
 
 pub mod chat;
 pub mod flood;
+pub mod media;
 pub mod names;
 pub mod protocol;
 pub mod rooms;

@@ -1,4 +1,4 @@
-//! Protocol v1: every frame a client may send and every frame the server sends.
+//! Protocol v2: every frame a client may send and every frame the server sends.
 //!
 //! These enums are the first copy of the wire contract; `docs/PROTOCOL.md` is the second and
 //! must say the same. Frames are JSON objects tagged by their `type` field.
@@ -6,10 +6,11 @@
 use serde::de::{self, DeserializeOwned, Deserializer};
 use serde::{Deserialize, Serialize};
 
+use crate::media::{MediaMode, SlotAssign, SlotView, TrackInfo};
 use crate::names::{Nickname, PeerId, RoomName};
 
 /// The protocol version announced in `welcome`.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 
 /// The most rooms a room list (`welcome`, `rooms`, the home page) carries: the busiest ones.
 pub const ROOM_LIST_MAX: usize = 100;
@@ -70,6 +71,20 @@ pub enum ClientMsg {
         /// Whether the camera is on.
         video: bool,
     },
+    /// In SFU mode: the SDP offer of the sender's one connection to the server, and what each
+    /// track it sends carries.
+    SfuOffer {
+        /// The SDP text.
+        sdp: String,
+        /// The tracks it sends, by `mid`.
+        #[serde(default)]
+        tracks: Vec<TrackInfo>,
+    },
+    /// In SFU mode: how the sender draws its receive slots.
+    View {
+        /// Each slot's size.
+        slots: Vec<SlotView>,
+    },
 }
 
 impl ClientMsg {
@@ -84,6 +99,8 @@ impl ClientMsg {
             ClientMsg::Answer { .. } => "answer",
             ClientMsg::Candidate { .. } => "candidate",
             ClientMsg::Media { .. } => "media",
+            ClientMsg::SfuOffer { .. } => "sfu_offer",
+            ClientMsg::View { .. } => "view",
         }
     }
 }
@@ -154,6 +171,8 @@ pub enum ServerMsg {
         name: Nickname,
         /// The protocol version, [`VERSION`].
         version: u32,
+        /// How this server carries the calls' media.
+        media: MediaMode,
         /// The busiest rooms that exist now (at most [`ROOM_LIST_MAX`]), by name.
         rooms: Vec<RoomInfo>,
         /// How many rooms exist, listed or not.
@@ -240,6 +259,32 @@ pub enum ServerMsg {
         audio: bool,
         /// Whether its camera is on.
         video: bool,
+    },
+    /// In SFU mode: the answer to the member's `sfu_offer`.
+    SfuAnswer {
+        /// The SDP text.
+        sdp: String,
+    },
+    /// In SFU mode: how many receive slots of each kind the member's connection should have.
+    Slots {
+        /// Video slots (receive-only video transceivers).
+        video: usize,
+        /// Audio slots (receive-only audio transceivers).
+        audio: usize,
+    },
+    /// In SFU mode: what each of the member's receive slots carries now.
+    Assign {
+        /// Its video slots.
+        video: Vec<SlotAssign>,
+        /// Its audio slots.
+        audio: Vec<SlotAssign>,
+    },
+    /// In SFU mode: who speaks in the room, the most first, and who speaks most.
+    Speaking {
+        /// The members speaking now.
+        speaking: Vec<PeerId>,
+        /// The dominant speaker.
+        dominant: Option<PeerId>,
     },
     /// A request was refused; the connection stays open.
     Error {
@@ -398,6 +443,11 @@ pub enum ErrorCode {
     /// The connection sends faster than the server accepts; the frame was dropped. Going on
     /// closes the connection with 1008.
     RateLimited,
+    /// A call message of the other media mode: `offer`, `answer` or `candidate` to a server
+    /// in SFU mode, `sfu_offer` or `view` to one in mesh mode.
+    WrongMediaMode,
+    /// The media server could not set up or keep the sender's connection.
+    MediaFailed,
 }
 
 /// Why a text frame could not be read as a [`ClientMsg`].

@@ -9,6 +9,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use crate::chat::{self, Transcript};
+use crate::media::{CallId, MediaCommand, MediaEvent, MediaMode, SlotView, TrackInfo, TrackSource};
 use crate::names::{NameError, Nickname, PeerId, RoomName};
 use crate::protocol::{
     ClientMsg, ErrorCode, ErrorDetails, IceCandidate, PeerInfo, RoomInfo, ServerMsg,
@@ -34,6 +35,13 @@ pub struct Limits {
     /// What the chat history of all rooms together may cost, in bytes (see
     /// [`chat::ENTRY_OVERHEAD_BYTES`]); past it, the oldest rooms' history is trimmed first.
     pub history_bytes: usize,
+    /// How calls carry their media; through the server unless told otherwise.
+    pub media: MediaMode,
+    /// The largest SDP of an `sfu_offer`, in bytes: one connection receives everyone, so its
+    /// offer is larger than a mesh's.
+    pub max_sfu_sdp_bytes: usize,
+    /// The most slots a `view` may report.
+    pub max_view_slots: usize,
 }
 
 impl Default for Limits {
@@ -46,6 +54,9 @@ impl Default for Limits {
             max_candidates: 100,
             private_rooms: false,
             history_bytes: 32 * 1024 * 1024,
+            media: MediaMode::Sfu,
+            max_sfu_sdp_bytes: 60 * 1024,
+            max_view_slots: 64,
         }
     }
 }
@@ -91,6 +102,8 @@ struct Peer {
     audio: bool,
     video: bool,
     room: Option<RoomName>,
+    /// Its stay in its room's call, in SFU mode.
+    call: Option<CallId>,
     /// Candidates sent to each member of the room since the last offer or answer to it.
     candidates_to: HashMap<PeerId, u32>,
 }
@@ -147,6 +160,10 @@ pub struct Rooms {
     rooms_born: u64,
     /// What every room's history costs together.
     history_bytes: usize,
+    /// What the media server is to do, in order, until the edge takes it.
+    media_commands: Vec<MediaCommand>,
+    /// Calls joined so far: the last [`CallId`].
+    calls: u64,
     last_id: u64,
 }
 
@@ -163,6 +180,8 @@ impl Rooms {
             by_age: BTreeMap::new(),
             rooms_born: 0,
             history_bytes: 0,
+            media_commands: Vec::new(),
+            calls: 0,
             last_id: 0,
         }
     }
@@ -179,6 +198,7 @@ impl Rooms {
                 audio: false,
                 video: false,
                 room: None,
+                call: None,
                 candidates_to: HashMap::new(),
             },
         );
@@ -188,6 +208,7 @@ impl Rooms {
             id,
             name,
             version: VERSION,
+            media: self.limits.media,
             rooms: list.rooms,
             rooms_total: list.total,
         };
@@ -215,6 +236,12 @@ impl Rooms {
             ClientMsg::Join { room } => self.handle_join(now.tick, from, &room),
             ClientMsg::Leave => self.handle_leave(now.tick, from),
             ClientMsg::Chat { text } => self.handle_chat(now, from, text),
+            ClientMsg::Offer { .. } | ClientMsg::Answer { .. } | ClientMsg::Candidate { .. }
+                if self.limits.media == MediaMode::Sfu =>
+            {
+                let message = "this server carries calls itself: send sfu_offer to it";
+                error(from, ErrorCode::WrongMediaMode, message)
+            }
             ClientMsg::Offer { to, sdp } => {
                 self.handle_description(from, &to, sdp, |from, sdp| ServerMsg::Offer { from, sdp })
             }
@@ -222,7 +249,73 @@ impl Rooms {
                 self.handle_description(from, &to, sdp, |from, sdp| ServerMsg::Answer { from, sdp })
             }
             ClientMsg::Candidate { to, candidate } => self.handle_candidate(from, &to, candidate),
-            ClientMsg::Media { audio, video } => self.handle_media(from, audio, video),
+            ClientMsg::Media { audio, video } => self.handle_media_state(from, audio, video),
+            ClientMsg::SfuOffer { .. } | ClientMsg::View { .. }
+                if self.limits.media == MediaMode::Mesh =>
+            {
+                let message = "this server's calls are peer to peer: send offers to the members";
+                error(from, ErrorCode::WrongMediaMode, message)
+            }
+            ClientMsg::SfuOffer { sdp, tracks } => self.handle_sfu_offer(from, sdp, tracks),
+            ClientMsg::View { slots } => self.handle_view(from, slots),
+        }
+    }
+
+    /// What the media server is to do, since the last call: the edge hands it over.
+    pub fn take_media_commands(&mut self) -> Vec<MediaCommand> {
+        std::mem::take(&mut self.media_commands)
+    }
+
+    /// The media server reported `event`: the frames it means for the members.
+    pub fn handle_media(&mut self, event: MediaEvent) -> Vec<Outgoing> {
+        // What is said of a stay that has ended is for no one.
+        let to_member = |member: PeerId, call: CallId, msg: ServerMsg| -> Vec<Outgoing> {
+            if self
+                .peers
+                .get(&member)
+                .is_some_and(|peer| peer.call == Some(call))
+            {
+                vec![Outgoing::one(member, msg)]
+            } else {
+                Vec::new()
+            }
+        };
+        match event {
+            MediaEvent::Answer { member, call, sdp } => {
+                to_member(member, call, ServerMsg::SfuAnswer { sdp })
+            }
+            MediaEvent::Slots {
+                member,
+                call,
+                video,
+                audio,
+            } => to_member(member, call, ServerMsg::Slots { video, audio }),
+            MediaEvent::Assign {
+                member,
+                call,
+                video,
+                audio,
+            } => to_member(member, call, ServerMsg::Assign { video, audio }),
+            MediaEvent::Failed {
+                member,
+                call,
+                reason,
+            } => to_member(
+                member,
+                call,
+                ServerMsg::error(ErrorCode::MediaFailed, reason),
+            ),
+            MediaEvent::Speaking {
+                room,
+                speaking,
+                dominant,
+            } => match self.rooms.get(&room) {
+                Some(room) => vec![Outgoing::many(
+                    room.members.clone(),
+                    ServerMsg::Speaking { speaking, dominant },
+                )],
+                None => Vec::new(),
+            },
         }
     }
 
@@ -365,8 +458,20 @@ impl Rooms {
         let room = self.room_mut(&name);
         let others = room.members.clone();
         room.members.push(id);
+        let call = (self.limits.media == MediaMode::Sfu).then(|| {
+            self.calls += 1;
+            CallId(self.calls)
+        });
+        if let Some(call) = call {
+            self.media_commands.push(MediaCommand::Join {
+                member: id,
+                room: name.clone(),
+                call,
+            });
+        }
         let peer = self.peer_mut(id);
         peer.room = Some(name.clone());
+        peer.call = call;
         let info = peer_info(id, peer);
         self.lobby.remove(&id);
         out.push(Outgoing::one(id, joined));
@@ -522,7 +627,63 @@ impl Rooms {
             })
     }
 
-    fn handle_media(&mut self, id: PeerId, audio: bool, video: bool) -> Vec<Outgoing> {
+    fn handle_sfu_offer(
+        &mut self,
+        id: PeerId,
+        sdp: String,
+        tracks: Vec<TrackInfo>,
+    ) -> Vec<Outgoing> {
+        if self.room_of(id).is_none() {
+            return error(id, ErrorCode::NotInRoom, "join a room to call it");
+        }
+        let max = self.limits.max_sfu_sdp_bytes;
+        if sdp.len() > max {
+            let message = format!("SDP over {max} bytes");
+            return refuse(
+                id,
+                ErrorCode::SignalTooBig,
+                message,
+                ErrorDetails::limit(max),
+            );
+        }
+        let mut sources: Vec<TrackSource> = tracks.iter().map(|track| track.source).collect();
+        sources.sort_unstable();
+        let mut mids: Vec<&str> = tracks.iter().map(|track| track.mid.as_str()).collect();
+        mids.sort_unstable();
+        if sources.windows(2).any(|pair| pair[0] == pair[1])
+            || mids.windows(2).any(|pair| pair[0] == pair[1])
+        {
+            let message = "tracks name each source and each mid at most once";
+            return error(id, ErrorCode::BadMessage, message);
+        }
+        self.media_commands.push(MediaCommand::Offer {
+            member: id,
+            sdp,
+            tracks,
+        });
+        Vec::new()
+    }
+
+    fn handle_view(&mut self, id: PeerId, slots: Vec<SlotView>) -> Vec<Outgoing> {
+        if self.room_of(id).is_none() {
+            return error(id, ErrorCode::NotInRoom, "join a room to view it");
+        }
+        let max = self.limits.max_view_slots;
+        if slots.len() > max {
+            let message = format!("a view of more than {max} slots");
+            return refuse(
+                id,
+                ErrorCode::SignalTooBig,
+                message,
+                ErrorDetails::limit(max),
+            );
+        }
+        self.media_commands
+            .push(MediaCommand::View { member: id, slots });
+        Vec::new()
+    }
+
+    fn handle_media_state(&mut self, id: PeerId, audio: bool, video: bool) -> Vec<Outgoing> {
         let peer = self.peer_mut(id);
         peer.audio = audio;
         peer.video = video;
@@ -535,6 +696,9 @@ impl Rooms {
     fn leave_room(&mut self, id: PeerId, out: &mut Vec<Outgoing>) -> Option<RoomName> {
         let peer = self.peers.get_mut(&id)?;
         let name = peer.room.take()?;
+        if peer.call.take().is_some() {
+            self.media_commands.push(MediaCommand::Leave { member: id });
+        }
         peer.candidates_to.clear();
         // As in `room_mut`: a member's room exists.
         let room = self.rooms.get_mut(&name).expect("a member's room exists");

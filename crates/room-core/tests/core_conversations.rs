@@ -13,6 +13,7 @@ use std::collections::{HashMap, VecDeque};
 use std::path::Path;
 use std::time::Duration;
 
+use room_core::media::MediaMode;
 use room_core::names::PeerId;
 use room_core::protocol::decode;
 use room_core::rooms::{Limits, Outgoing, Rooms, To};
@@ -59,8 +60,10 @@ impl Conversation {
             .ok_or_else(|| format!("no client named {name} is connected"))
     }
 
-    /// Puts each frame in its recipients' queues, in order.
+    /// Puts each frame in its recipients' queues, in order. What the core asks of the media
+    /// server is dropped: there is none here, and the rooms' unit tests check those requests.
     fn deliver(&mut self, out: Vec<Outgoing>) {
+        self.rooms.take_media_commands();
         for Outgoing { to, msg } in out {
             let frame: Value =
                 serde_json::from_str(&msg.encode()).expect("an encoded frame is JSON");
@@ -169,6 +172,13 @@ fn limits(args: &[String]) -> Result<Limits, String> {
             "--max-rooms" => limits.max_rooms = number()?,
             "--history-budget-mib" => limits.history_bytes = number()? * 1024 * 1024,
             "--private-rooms" => limits.private_rooms = true,
+            "--media" => {
+                limits.media = match args.next().map(String::as_str) {
+                    Some("sfu") => MediaMode::Sfu,
+                    Some("mesh") => MediaMode::Mesh,
+                    _ => return Err("--media needs sfu or mesh".into()),
+                }
+            }
             other => {
                 return Err(format!(
                     "{other} is not a limit of the core: the fixture belongs in fixtures/wire"

@@ -12,6 +12,7 @@ use proptest::sample::{select, Index};
 use serde_json::{json, Map, Value};
 
 use room_core::chat::{check_text, HISTORY_LEN, TEXT_MAX_CHARS};
+use room_core::media::{MediaCommand, MediaMode, SlotSize, SlotView, TrackInfo, TrackSource};
 use room_core::names::{Nickname, PeerId, RoomName, NICKNAME_MAX_CHARS, ROOM_NAME_MAX_CHARS};
 use room_core::protocol::{
     decode, ClientMsg, DecodeError, ErrorCode, IceCandidate, RoomInfo, ServerMsg, VERSION,
@@ -22,7 +23,7 @@ use room_core::time::{Now, Tick, UnixMillis};
 // --- the parser ---
 
 /// The `type` tags of the client frames.
-const TAGS: [&str; 8] = [
+const TAGS: [&str; 10] = [
     "nickname",
     "join",
     "leave",
@@ -31,10 +32,12 @@ const TAGS: [&str; 8] = [
     "answer",
     "candidate",
     "media",
+    "sfu_offer",
+    "view",
 ];
 
 /// Field names of client frames and of IceCandidate, so random objects often hit them.
-const FIELDS: [&str; 13] = [
+const FIELDS: [&str; 20] = [
     "type",
     "name",
     "room",
@@ -48,6 +51,13 @@ const FIELDS: [&str; 13] = [
     "sdpMid",
     "sdpMLineIndex",
     "usernameFragment",
+    "tracks",
+    "mid",
+    "source",
+    "slots",
+    "slot",
+    "width",
+    "height",
 ];
 
 fn field_name() -> impl Strategy<Value = String> {
@@ -105,7 +115,32 @@ fn client_msg() -> impl Strategy<Value = ClientMsg> {
         (any::<String>(), ice_candidate())
             .prop_map(|(to, candidate)| ClientMsg::Candidate { to, candidate }),
         (any::<bool>(), any::<bool>()).prop_map(|(audio, video)| ClientMsg::Media { audio, video }),
+        (any::<String>(), prop::collection::vec(track_info(), 0..4))
+            .prop_map(|(sdp, tracks)| ClientMsg::SfuOffer { sdp, tracks }),
+        prop::collection::vec(slot_view(), 0..4).prop_map(|slots| ClientMsg::View { slots }),
     ]
+}
+
+fn track_info() -> impl Strategy<Value = TrackInfo> {
+    let source = select(vec![
+        TrackSource::Audio,
+        TrackSource::Camera,
+        TrackSource::Screen,
+    ]);
+    (any::<String>(), source).prop_map(|(mid, source)| TrackInfo { mid, source })
+}
+
+fn slot_view() -> impl Strategy<Value = SlotView> {
+    (any::<String>(), any::<u32>(), any::<u32>(), any::<bool>()).prop_map(
+        |(slot, width, height, visible)| SlotView {
+            slot,
+            size: SlotSize {
+                width,
+                height,
+                visible,
+            },
+        },
+    )
 }
 
 /// The JSON object a client sends for `msg`.
@@ -123,6 +158,14 @@ fn wire_form(msg: &ClientMsg) -> Value {
         ClientMsg::Media { audio, video } => {
             json!({"type": "media", "audio": audio, "video": video})
         }
+        // `tracks` may be left out when there are none.
+        ClientMsg::SfuOffer { sdp, tracks } if tracks.is_empty() => {
+            json!({"type": "sfu_offer", "sdp": sdp})
+        }
+        ClientMsg::SfuOffer { sdp, tracks } => {
+            json!({"type": "sfu_offer", "sdp": sdp, "tracks": tracks})
+        }
+        ClientMsg::View { slots } => json!({"type": "view", "slots": slots}),
     }
 }
 
@@ -150,6 +193,8 @@ fn frame_as_list(msg: &ClientMsg) -> Value {
             json!([tag, to, candidate_as_list(candidate)])
         }
         ClientMsg::Media { audio, video } => json!([tag, audio, video]),
+        ClientMsg::SfuOffer { sdp, tracks } => json!([tag, sdp, tracks]),
+        ClientMsg::View { slots } => json!([tag, slots]),
     }
 }
 
@@ -159,6 +204,7 @@ enum Shape {
     String,
     Bool,
     Object,
+    Array,
 }
 
 impl Shape {
@@ -167,6 +213,7 @@ impl Shape {
             Shape::String => value.is_string(),
             Shape::Bool => value.is_boolean(),
             Shape::Object => value.is_object(),
+            Shape::Array => value.is_array(),
         }
     }
 }
@@ -180,6 +227,8 @@ fn required_fields(tag: &str) -> &'static [(&'static str, Shape)] {
         "offer" | "answer" => &[("to", Shape::String), ("sdp", Shape::String)],
         "candidate" => &[("to", Shape::String), ("candidate", Shape::Object)],
         "media" => &[("audio", Shape::Bool), ("video", Shape::Bool)],
+        "sfu_offer" => &[("sdp", Shape::String)],
+        "view" => &[("slots", Shape::Array)],
         _ => &[],
     }
 }
@@ -430,6 +479,8 @@ enum Request {
     Answer(Addressee, String),
     Candidate(Addressee, IceCandidate),
     Media(bool, bool),
+    SfuOffer(String),
+    View(Vec<SlotView>),
 }
 
 /// One step of a run.
@@ -514,6 +565,8 @@ fn request() -> impl Strategy<Value = Request> {
         1 => (addressee(), ".{0,4}").prop_map(|(to, sdp)| Request::Answer(to, sdp)),
         1 => (addressee(), ice_candidate()).prop_map(|(to, candidate)| Request::Candidate(to, candidate)),
         1 => (any::<bool>(), any::<bool>()).prop_map(|(audio, video)| Request::Media(audio, video)),
+        1 => ".{0,4}".prop_map(Request::SfuOffer),
+        1 => prop::collection::vec(slot_view(), 0..3).prop_map(Request::View),
     ]
 }
 
@@ -557,6 +610,9 @@ struct Model {
     max_room_size: usize,
     max_rooms: usize,
     private_rooms: bool,
+    media: MediaMode,
+    /// Who the media server was told is in which room, from its commands alone.
+    media_rooms: BTreeMap<PeerId, RoomName>,
     /// The open connections.
     views: BTreeMap<PeerId, View>,
     /// Every id handed out so far.
@@ -571,6 +627,8 @@ impl Model {
             max_room_size: limits.max_room_size,
             max_rooms: limits.max_rooms,
             private_rooms: limits.private_rooms,
+            media: limits.media,
+            media_rooms: BTreeMap::new(),
             views: BTreeMap::new(),
             issued: BTreeSet::new(),
             transcripts: BTreeMap::new(),
@@ -628,6 +686,11 @@ impl Model {
                 candidate,
             },
             Request::Media(audio, video) => ClientMsg::Media { audio, video },
+            Request::SfuOffer(sdp) => ClientMsg::SfuOffer {
+                sdp,
+                tracks: Vec::new(),
+            },
+            Request::View(slots) => ClientMsg::View { slots },
         }
     }
 
@@ -688,6 +751,11 @@ impl Model {
                 (Some(_), Err(_)) => Some(ErrorCode::InvalidText),
                 (Some(_), Ok(())) => None,
             },
+            ClientMsg::Offer { .. } | ClientMsg::Answer { .. } | ClientMsg::Candidate { .. }
+                if self.media == MediaMode::Sfu =>
+            {
+                Some(ErrorCode::WrongMediaMode)
+            }
             ClientMsg::Offer { to, .. }
             | ClientMsg::Answer { to, .. }
             | ClientMsg::Candidate { to, .. } => match (&view.room, PeerId::parse(to)) {
@@ -696,6 +764,15 @@ impl Model {
                 (Some(_), _) => Some(ErrorCode::UnknownPeer),
             },
             ClientMsg::Media { .. } => None,
+            ClientMsg::SfuOffer { .. } | ClientMsg::View { .. }
+                if self.media == MediaMode::Mesh =>
+            {
+                Some(ErrorCode::WrongMediaMode)
+            }
+            // The requests' SDPs, tracks and views are all within the limits.
+            ClientMsg::SfuOffer { .. } | ClientMsg::View { .. } => {
+                view.room.is_none().then_some(ErrorCode::NotInRoom)
+            }
         }
     }
 
@@ -855,6 +932,10 @@ impl Model {
                 assert_eq!(&self.views[target].room, room, "{msg:?} to another room");
             }
             ServerMsg::Error { .. } => assert_eq!(to, &To::One(sender)),
+            ServerMsg::SfuAnswer { .. }
+            | ServerMsg::Slots { .. }
+            | ServerMsg::Assign { .. }
+            | ServerMsg::Speaking { .. } => panic!("{msg:?} from a peer-to-peer server"),
         }
     }
 
@@ -866,6 +947,42 @@ impl Model {
 
     /// The model and the core agree, and the core's invariants hold. The lobby's lists are
     /// compared only when `settled`: the core holds no news back for later.
+    /// Follows what the core asked of the media server since the last step: in SFU mode it
+    /// knows every member's room, in mesh mode it is never asked anything.
+    fn check_media_commands(&mut self, commands: Vec<MediaCommand>) {
+        if self.media == MediaMode::Mesh {
+            assert_eq!(commands, [], "a mesh has no media server");
+            return;
+        }
+        for command in commands {
+            match command {
+                MediaCommand::Join { member, room, .. } => {
+                    let before = self.media_rooms.insert(member, room);
+                    assert_eq!(before, None, "{member} joined without leaving");
+                }
+                MediaCommand::Leave { member } => {
+                    let before = self.media_rooms.remove(&member);
+                    assert!(before.is_some(), "{member} left no room");
+                }
+                MediaCommand::Offer { member, .. } | MediaCommand::View { member, .. } => {
+                    assert!(
+                        self.media_rooms.contains_key(&member),
+                        "{member} is in no call"
+                    );
+                }
+            }
+        }
+        let rooms: BTreeMap<PeerId, RoomName> = self
+            .views
+            .iter()
+            .filter_map(|(id, view)| Some((*id, view.room.clone()?)))
+            .collect();
+        assert_eq!(
+            self.media_rooms, rooms,
+            "the media server has the wrong rooms"
+        );
+    }
+
     fn check(&mut self, rooms: &Rooms, settled: bool) {
         assert_eq!(rooms.peer_count(), self.views.len());
         let list = rooms.room_list();
@@ -975,6 +1092,7 @@ fn run(limits: Limits, ops: Vec<Op>) {
             }
         }
         poll_due(&mut rooms, &mut model, tick(now));
+        model.check_media_commands(rooms.take_media_commands());
         model.check(&rooms, rooms.next_deadline().is_none());
     }
     // However the news was held back, the lobby ends on the true counts.
@@ -1064,6 +1182,8 @@ fn check_outcome(
                 matches!(&out, [Outgoing { msg: ServerMsg::Media { audio: a, video: v, .. }, .. }] if (*a, *v) == (audio, video))
             );
         }
+        // What the media server answers comes later, from it.
+        ClientMsg::SfuOffer { .. } | ClientMsg::View { .. } => assert_eq!(out, []),
     }
 }
 
@@ -1077,12 +1197,13 @@ proptest! {
         max_room_size in 1usize..=3,
         max_rooms in 1usize..=4,
         private_rooms in any::<bool>(),
+        media in select(vec![MediaMode::Sfu, MediaMode::Mesh]),
         first_connections in 0usize..=4,
         ops in prop::collection::vec(op(), 0..=60),
     ) {
         // Connections at the start give the requests someone to meet.
         let connects = std::iter::repeat_n(Op::Connect, first_connections);
-        let limits = Limits { max_room_size, max_rooms, private_rooms, ..Limits::default() };
+        let limits = Limits { max_room_size, max_rooms, private_rooms, media, ..Limits::default() };
         run(limits, connects.chain(ops).collect());
     }
 }

@@ -14,6 +14,7 @@ use serde_json::{json, Value};
 
 use super::*;
 use crate::chat::{HISTORY_LEN, TEXT_MAX_CHARS};
+use crate::media::{SlotAssign, SlotSize};
 use crate::names::{NICKNAME_MAX_CHARS, ROOM_NAME_MAX_CHARS};
 use crate::time::UnixMillis;
 
@@ -43,6 +44,14 @@ fn at_wall(wall: u64) -> Now {
 
 fn server() -> Rooms {
     server_with_room_size(8)
+}
+
+/// A server whose calls are peer to peer, for the signalling tests.
+fn mesh_server() -> Rooms {
+    Rooms::new(Limits {
+        media: MediaMode::Mesh,
+        ..Limits::default()
+    })
 }
 
 fn server_with_room_size(max_room_size: usize) -> Rooms {
@@ -237,7 +246,7 @@ fn connect_greets_with_id_guest_name_version_and_room_list() {
         sent(&out),
         [(
             To::One(id),
-            json!({"type": "welcome", "id": "p1", "name": "Guest 1", "version": 1, "rooms": [], "rooms_total": 0})
+            json!({"type": "welcome", "id": "p1", "name": "Guest 1", "version": 2, "media": "sfu", "rooms": [], "rooms_total": 0})
         )]
     );
 
@@ -263,7 +272,8 @@ fn welcome_lists_the_current_rooms_with_counts() {
                 "type": "welcome",
                 "id": id.to_string(),
                 "name": "Guest 4",
-                "version": 1,
+                "version": 2,
+                "media": "sfu",
                 "rooms": [{"name": "design", "count": 1}, {"name": "standup", "count": 2}],
                 "rooms_total": 2,
             })
@@ -828,7 +838,7 @@ fn history_belongs_to_its_room_and_ends_with_it() {
 /// signalling: offer, answer and candidate reach only their target, with `from` set to the sender.
 #[test]
 fn signalling_is_relayed_to_the_target_only_from_the_sender() {
-    let mut rooms = server();
+    let mut rooms = mesh_server();
     let a = member(&mut rooms, "a", "call");
     let b = member(&mut rooms, "b", "call");
     member(&mut rooms, "c", "call");
@@ -873,7 +883,7 @@ fn signalling_is_relayed_to_the_target_only_from_the_sender() {
 /// signalling: a target in another room or in no room is unknown_peer.
 #[test]
 fn signalling_a_peer_outside_the_senders_room_is_unknown_peer() {
-    let mut rooms = server();
+    let mut rooms = mesh_server();
     let a = member(&mut rooms, "a", "one");
     let other_room = member(&mut rooms, "b", "two");
     let lobby = connect(&mut rooms);
@@ -887,7 +897,7 @@ fn signalling_a_peer_outside_the_senders_room_is_unknown_peer() {
 /// signalling: a nonexistent, disconnected or malformed id is unknown_peer.
 #[test]
 fn signalling_a_nonexistent_or_malformed_id_is_unknown_peer() {
-    let mut rooms = server();
+    let mut rooms = mesh_server();
     let a = member(&mut rooms, "a", "room");
     let b = member(&mut rooms, "b", "room");
     let gone = member(&mut rooms, "c", "room");
@@ -919,7 +929,7 @@ fn signalling_a_nonexistent_or_malformed_id_is_unknown_peer() {
 /// signalling: addressing oneself is unknown_peer.
 #[test]
 fn signalling_oneself_is_unknown_peer() {
-    let mut rooms = server();
+    let mut rooms = mesh_server();
     let a = member(&mut rooms, "a", "room");
     member(&mut rooms, "b", "room");
     for msg in signals(&a.to_string()) {
@@ -930,7 +940,7 @@ fn signalling_oneself_is_unknown_peer() {
 /// signalling: a sender in no room is not_in_room, whoever it addresses.
 #[test]
 fn signalling_from_outside_a_room_is_not_in_room() {
-    let mut rooms = server();
+    let mut rooms = mesh_server();
     let lobby = connect(&mut rooms);
     let b = member(&mut rooms, "b", "room");
     let other_lobby = connect(&mut rooms);
@@ -1268,7 +1278,11 @@ fn lobby_news_goes_only_to_those_who_came_before_the_change() {
 /// reached, the rule broken, the peer named.
 #[test]
 fn errors_carry_their_limit_rule_and_peer_as_fields() {
-    let mut rooms = server_with_room_size(1);
+    let mut rooms = Rooms::new(Limits {
+        max_room_size: 1,
+        media: MediaMode::Mesh,
+        ..Limits::default()
+    });
     let a = member(&mut rooms, "a", "solo");
     let b = connect(&mut rooms);
     let refused = |out: &[Outgoing]| wire(&out[0].msg);
@@ -1286,4 +1300,241 @@ fn errors_carry_their_limit_rule_and_peer_as_fields() {
     assert_eq!(unknown["peer"], "p99");
     let blank = refused(&say(&mut rooms, a, "  "));
     assert_eq!(blank["rule"], "blank");
+}
+
+// --- SFU ---
+
+fn sfu_offer(sdp: &str) -> ClientMsg {
+    ClientMsg::SfuOffer {
+        sdp: sdp.into(),
+        tracks: vec![
+            TrackInfo {
+                mid: "0".into(),
+                source: TrackSource::Audio,
+            },
+            TrackInfo {
+                mid: "1".into(),
+                source: TrackSource::Camera,
+            },
+        ],
+    }
+}
+
+/// SFU: joining, switching, leaving and disconnecting tell the media server who is where, in
+/// order, and the lobby's comings and goings tell it nothing.
+#[test]
+fn the_media_server_hears_of_every_room_change_in_order() {
+    let mut rooms = server();
+    let a = member(&mut rooms, "a", "one");
+    let lobby = connect(&mut rooms);
+    join(&mut rooms, a, "two");
+    leave(&mut rooms, a);
+    join(&mut rooms, a, "one");
+    rooms.disconnect(now().tick, a);
+    rooms.disconnect(now().tick, lobby);
+    let one = RoomName::parse("one").unwrap();
+    let two = RoomName::parse("two").unwrap();
+    // Each join is a new stay in a call.
+    assert_eq!(
+        rooms.take_media_commands(),
+        [
+            MediaCommand::Join {
+                member: a,
+                room: one.clone(),
+                call: CallId(1),
+            },
+            MediaCommand::Leave { member: a },
+            MediaCommand::Join {
+                member: a,
+                room: two,
+                call: CallId(2),
+            },
+            MediaCommand::Leave { member: a },
+            MediaCommand::Join {
+                member: a,
+                room: one,
+                call: CallId(3),
+            },
+            MediaCommand::Leave { member: a },
+        ]
+    );
+    assert!(rooms.take_media_commands().is_empty(), "taken once");
+}
+
+/// SFU: an offer and a view go to the media server as sent, with no frame back.
+#[test]
+fn offers_and_views_go_to_the_media_server() {
+    let mut rooms = server();
+    let a = member(&mut rooms, "a", "call");
+    rooms.take_media_commands();
+    assert!(rooms.handle(now(), a, sfu_offer("v=0 sfu")).is_empty());
+    let slots = vec![SlotView {
+        slot: "4".into(),
+        size: SlotSize {
+            width: 320,
+            height: 180,
+            visible: true,
+        },
+    }];
+    let view = ClientMsg::View {
+        slots: slots.clone(),
+    };
+    assert!(rooms.handle(now(), a, view).is_empty());
+    let ClientMsg::SfuOffer { tracks, .. } = sfu_offer("") else {
+        unreachable!()
+    };
+    assert_eq!(
+        rooms.take_media_commands(),
+        [
+            MediaCommand::Offer {
+                member: a,
+                sdp: "v=0 sfu".into(),
+                tracks
+            },
+            MediaCommand::View { member: a, slots },
+        ]
+    );
+}
+
+/// SFU: the mesh's signalling is wrong_media_mode, and so are the SFU's frames to a mesh.
+#[test]
+fn each_media_mode_refuses_the_others_frames() {
+    let mut rooms = server();
+    let a = member(&mut rooms, "a", "call");
+    let b = member(&mut rooms, "b", "call");
+    for msg in signals(&b.to_string()) {
+        assert_refused(&rooms.handle(now(), a, msg), a, "wrong_media_mode");
+    }
+
+    let mut mesh = mesh_server();
+    let a = member(&mut mesh, "a", "call");
+    let view = ClientMsg::View { slots: Vec::new() };
+    for msg in [sfu_offer("v=0"), view] {
+        assert_refused(&mesh.handle(now(), a, msg), a, "wrong_media_mode");
+    }
+    assert!(
+        mesh.take_media_commands().is_empty(),
+        "a mesh has no media server"
+    );
+}
+
+/// The stay in a call the media server was told of last for `member`.
+fn call_of(rooms: &mut Rooms, member: PeerId) -> CallId {
+    rooms
+        .take_media_commands()
+        .into_iter()
+        .rev()
+        .find_map(|command| match command {
+            MediaCommand::Join {
+                member: m, call, ..
+            } if m == member => Some(call),
+            _ => None,
+        })
+        .expect("the member joined a call")
+}
+
+/// SFU: what the media server reports reaches the member it is for, as its frame; who speaks
+/// reaches the whole room; a member gone since, or in another stay since, hears nothing.
+#[test]
+fn media_events_become_frames_for_their_members() {
+    let mut rooms = server();
+    let a = member(&mut rooms, "a", "call");
+    let a_call = call_of(&mut rooms, a);
+    let b = member(&mut rooms, "b", "call");
+    let b_call = call_of(&mut rooms, b);
+    let elsewhere = member(&mut rooms, "c", "other");
+
+    let answer = MediaEvent::Answer {
+        member: a,
+        call: a_call,
+        sdp: "v=0 answer".into(),
+    };
+    assert_eq!(
+        sent(&rooms.handle_media(answer)),
+        [(
+            To::One(a),
+            json!({"type": "sfu_answer", "sdp": "v=0 answer"})
+        )]
+    );
+    let slots = MediaEvent::Slots {
+        member: b,
+        call: b_call,
+        video: 4,
+        audio: 8,
+    };
+    assert_eq!(
+        sent(&rooms.handle_media(slots)),
+        [(To::One(b), json!({"type": "slots", "video": 4, "audio": 8}))]
+    );
+    let assign = MediaEvent::Assign {
+        member: b,
+        call: b_call,
+        video: vec![SlotAssign {
+            slot: "3".into(),
+            member: Some(a),
+            source: Some(TrackSource::Camera),
+        }],
+        audio: vec![SlotAssign {
+            slot: "4".into(),
+            member: None,
+            source: None,
+        }],
+    };
+    assert_eq!(
+        sent(&rooms.handle_media(assign)),
+        [(
+            To::One(b),
+            json!({
+                "type": "assign",
+                "video": [{"slot": "3", "member": a.to_string(), "source": "camera"}],
+                "audio": [{"slot": "4", "member": null}],
+            })
+        )]
+    );
+    let speaking = MediaEvent::Speaking {
+        room: RoomName::parse("call").unwrap(),
+        speaking: vec![b, a],
+        dominant: Some(b),
+    };
+    let out = rooms.handle_media(speaking);
+    let frame = json!({"type": "speaking", "speaking": [b.to_string(), a.to_string()], "dominant": b.to_string()});
+    assert_eq!(inbox(&out, a), std::slice::from_ref(&frame));
+    assert_eq!(inbox(&out, b), [frame]);
+    assert!(inbox(&out, elsewhere).is_empty());
+    let failed = MediaEvent::Failed {
+        member: a,
+        call: a_call,
+        reason: "no ICE".into(),
+    };
+    assert_refused(&rooms.handle_media(failed), a, "media_failed");
+
+    // An answer to b's offer in its first stay, which arrives once b has left and come back.
+    leave(&mut rooms, b);
+    join(&mut rooms, b, "call");
+    let stale = MediaEvent::Answer {
+        member: b,
+        call: b_call,
+        sdp: "v=0 old".into(),
+    };
+    assert!(rooms.handle_media(stale).is_empty());
+    let current = MediaEvent::Answer {
+        member: b,
+        call: call_of(&mut rooms, b),
+        sdp: "v=0 new".into(),
+    };
+    assert_eq!(inbox(&rooms.handle_media(current), b)[0]["sdp"], "v=0 new");
+
+    rooms.disconnect(now().tick, a);
+    let late = MediaEvent::Answer {
+        member: a,
+        call: a_call,
+        sdp: "v=0".into(),
+    };
+    assert!(rooms.handle_media(late).is_empty());
+    let gone_room = MediaEvent::Speaking {
+        room: RoomName::parse("nowhere").unwrap(),
+        speaking: Vec::new(),
+        dominant: None,
+    };
+    assert!(rooms.handle_media(gone_room).is_empty());
 }
