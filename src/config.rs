@@ -38,6 +38,16 @@ pub struct Config {
     #[arg(long, env = "ROOM_RTC_TCP_PORT")]
     pub rtc_tcp_port: Option<u16>,
 
+    /// An address of this machine to take media on (SFU mode), with its own UDP socket and
+    /// TCP listener: by default --host when it is one address, every address of the machine
+    /// otherwise. Repeat the flag, or separate addresses with commas.
+    #[arg(
+        long = "rtc-address",
+        env = "ROOM_RTC_ADDRESSES",
+        value_delimiter = ','
+    )]
+    pub rtc_addresses: Vec<IpAddr>,
+
     /// An address this server is reached at from outside, such as a NAT's public address with
     /// the media ports forwarded: offered to browsers besides the machine's own. Repeat the
     /// flag, or separate addresses with commas.
@@ -47,12 +57,13 @@ pub struct Config {
     /// How many members' video each member receives at once (SFU mode): screens, the
     /// speaker and who spoke last first.
     #[arg(long, env = "ROOM_VIDEO_SLOTS", default_value_t = 16,
-          value_parser = clap::value_parser!(u16).range(1..=64))]
+          value_parser = clap::value_parser!(u16).range(1..=24))]
     pub video_slots: u16,
 
-    /// How many members each member hears at once (SFU mode): those who spoke last.
+    /// How many members each member hears at once (SFU mode): those who spoke last. At most
+    /// 24 of each kind, so a browser's offer stays within the 60 KiB an `sfu_offer` may be.
     #[arg(long, env = "ROOM_AUDIO_SLOTS", default_value_t = 8,
-          value_parser = clap::value_parser!(u16).range(1..=64))]
+          value_parser = clap::value_parser!(u16).range(1..=24))]
     pub audio_slots: u16,
 
     /// Least important log level to print: off, error, warn, info, debug or trace.

@@ -13,12 +13,14 @@
 //!   the limits of every socket, the wire budget, and an echo route for conformance tests.
 //! - `session`: the hub the connections share (the core under a short lock, and bounded
 //!   queues) and the one task of each connection.
+//! - `media`: in SFU mode, the media thread: its sockets and every member's WebRTC connection
+//!   (str0m), carrying out what `room-media` decides.
 //! - [`config`]: the command line; [`logging`]: the log's way out, which can neither block
 //!   nor stop the server; `clock`: the clocks, read for the core; `excerpt`: safe, short
 //!   copies of client text.
 //!
-//! Modules depend on each other in one direction only: `server` → `http` → `session` → `ws`
-//! → `net`, and everything on `room-core`.
+//! Modules depend on each other in one direction only: `server` → `http` → `media` →
+//! `session` → `ws` → `net`, and everything on `room-core`.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs, rust_2018_idioms, unreachable_pub)]

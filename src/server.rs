@@ -92,7 +92,11 @@ fn start_media(
         port => (port, port.saturating_add(1)),
     };
     let media_config = MediaConfig {
-        addresses: media::media_addresses(local.ip()),
+        addresses: if config.rtc_addresses.is_empty() {
+            media::media_addresses(local.ip())
+        } else {
+            config.rtc_addresses.clone()
+        },
         udp_port: config.rtc_udp_port.unwrap_or(udp),
         tcp_port: config.rtc_tcp_port.unwrap_or(tcp),
         public_ips: config.public_ips.clone(),

@@ -1,7 +1,8 @@
 //! The browser tests: real Chromium pages in real calls against the real server (see `e2e/`).
 //!
-//! Each scenario runs `node e2e/run.mjs NAME` inside a private network namespace, so WebRTC
-//! finds only 127.0.0.1 and no media leaves loopback. Where Chromium, Node's packages or
+//! Each scenario runs `node e2e/run.mjs NAME` inside a private network namespace of its own, so
+//! no media leaves the machine. Calls go through the server (`--media sfu`, the default) in the
+//! `sfu_*` tests and peer to peer (`--media mesh`) in the others that make calls. Where Chromium, Node's packages or
 //! namespaces are missing, the tests say so on stderr and pass as skipped, except under
 //! `CI=true`, where a missing browser is a failure.
 
@@ -130,13 +131,14 @@ fn run_needing(scenario: &str, programs: &[&str]) {
     );
 }
 
-/// Two people in one room receive each other's video and audio.
+/// Peer to peer: two people in one room receive each other's video and audio.
 #[test]
 fn two_people_see_and_hear_each_other() {
     run("two-people");
 }
 
-/// Three people see each other; a leaver's tile goes; a fourth joiner gets everyone.
+/// Peer to peer: three people see each other; a leaver's tile goes; a fourth joiner gets
+/// everyone.
 #[test]
 fn three_people_then_one_leaves_and_another_joins() {
     run("three-people");
@@ -148,7 +150,8 @@ fn chat_is_in_one_order_on_every_page_and_names_are_text() {
     run("chat");
 }
 
-/// Mute and camera off show on the other page; screen sharing keeps video flowing.
+/// Peer to peer: mute and camera off show on the other page; screen sharing keeps video
+/// flowing.
 #[test]
 fn mute_camera_off_and_screen_share_reach_the_others() {
     run("media-controls");
@@ -160,7 +163,7 @@ fn a_full_room_says_so() {
     run("room-full");
 }
 
-/// The call works over https and wss with a self-signed certificate.
+/// Peer to peer, the call works over https and wss with a self-signed certificate.
 #[test]
 fn a_call_works_over_self_signed_tls() {
     run("tls");
@@ -177,4 +180,49 @@ fn the_home_page_lists_rooms_live() {
 #[test]
 fn a_call_goes_through_a_real_turn_server_with_per_page_logins() {
     run_needing("turn-relay", &["turnserver"]);
+}
+
+/// Through the server: four pages, one connection each, decode every other page's camera and
+/// sound, and the server gets all three simulcast layers (a screenshot is saved).
+#[test]
+fn sfu_four_people_see_and_hear_each_other_through_the_server() {
+    run("sfu-four");
+}
+
+/// Through the server: a small tile gets a smaller layer than a large one.
+#[test]
+fn sfu_a_small_tile_gets_a_smaller_layer_than_a_large_one() {
+    run("sfu-layers");
+}
+
+/// Through the server: a late joiner decodes everyone within 2 s, a leaver's tile goes
+/// within 1 s.
+#[test]
+fn sfu_a_late_joiner_sees_everyone_at_once_and_a_leaver_goes_at_once() {
+    run("sfu-join-leave");
+}
+
+/// Through the server: a shared screen reaches everyone in its own tile while the camera
+/// goes on.
+#[test]
+fn sfu_a_shared_screen_reaches_everyone_beside_the_camera() {
+    run("sfu-screen-share");
+}
+
+/// Through the server: a page refused camera and microphone sees and hears everyone.
+#[test]
+fn sfu_a_watch_only_page_sees_and_hears_everyone() {
+    run("sfu-watch-only");
+}
+
+/// Through the server: with UDP to the media port dropped, pages connect over TCP.
+#[test]
+fn sfu_pages_whose_udp_is_blocked_connect_over_tcp() {
+    run_needing("sfu-tcp", &["iptables"]);
+}
+
+/// Through the server, over https and wss with a self-signed certificate.
+#[test]
+fn sfu_a_call_works_over_self_signed_tls() {
+    run("sfu-tls");
 }

@@ -437,6 +437,75 @@ mod tests {
         hub.handle(clock::now(), id, msg);
     }
 
+    /// A media server that only writes down what it is told.
+    #[derive(Debug, Default)]
+    struct Recorder {
+        commands: Mutex<Vec<MediaCommand>>,
+        refuse: bool,
+    }
+
+    impl MediaSink for Arc<Recorder> {
+        fn send(&self, commands: Vec<MediaCommand>) -> usize {
+            if self.refuse {
+                return commands.len();
+            }
+            self.commands.lock().unwrap().extend(commands);
+            0
+        }
+    }
+
+    #[test]
+    fn the_media_server_hears_of_every_change_in_order_and_its_answers_reach_the_member() {
+        let recorder = Arc::new(Recorder::default());
+        let hub = Hub::new(Limits::default(), Some(Box::new(recorder.clone())));
+        let (a, a_box) = hub.connect();
+        join(&hub, a, "r");
+        join(&hub, a, "s");
+        let offer = decode(r#"{"type":"sfu_offer","sdp":"v=0","tracks":[]}"#).unwrap();
+        hub.handle(clock::now(), a, offer);
+        let commands = recorder.commands.lock().unwrap().clone();
+        let kinds: Vec<&str> = commands
+            .iter()
+            .map(|command| match command {
+                MediaCommand::Join { .. } => "join",
+                MediaCommand::Leave { .. } => "leave",
+                MediaCommand::Offer { .. } => "offer",
+                MediaCommand::View { .. } => "view",
+            })
+            .collect();
+        assert_eq!(kinds, ["join", "leave", "join", "offer"]);
+        let MediaCommand::Join { call, .. } = commands[2] else {
+            unreachable!("the third command is a join")
+        };
+        drain(&a_box);
+        hub.handle_media(MediaEvent::Answer {
+            member: a,
+            call,
+            sdp: "v=0 answer".into(),
+        });
+        let frames = drain(&a_box);
+        assert_eq!(frames.len(), 1);
+        assert_eq!(frames[0]["type"], "sfu_answer");
+        assert_eq!(frames[0]["sdp"], "v=0 answer");
+    }
+
+    #[test]
+    fn a_media_server_that_takes_nothing_costs_the_rooms_nothing() {
+        let recorder = Arc::new(Recorder {
+            refuse: true,
+            ..Recorder::default()
+        });
+        let hub = Hub::new(Limits::default(), Some(Box::new(recorder)));
+        let (a, a_box) = hub.connect();
+        join(&hub, a, "r");
+        let frames = drain(&a_box);
+        assert_eq!(frames.last().unwrap()["type"], "joined", "{frames:?}");
+        assert_eq!(
+            hub.room_of(a).map(|room| room.to_string()),
+            Some("r".into())
+        );
+    }
+
     #[test]
     fn a_connection_is_greeted_through_its_queue() {
         let hub = hub();

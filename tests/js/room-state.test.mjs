@@ -89,3 +89,21 @@ test('members leave, rename and change media, with events saying so', () => {
   assert.equal(state.nameOf('p1'), 'Someone');
   assert.deepEqual(seen, ['welcome', 'occupancy', 'joined', 'member', 'member', 'member-left']);
 });
+
+test('the media mode comes from welcome, and who speaks from speaking frames of members', () => {
+  const state = new RoomState('r');
+  state.apply({ type: 'welcome', id: 'p1', name: 'Guest 1', version: 2, media: 'sfu', rooms: [] });
+  assert.equal(state.media, 'sfu');
+  const speaking = [];
+  state.addEventListener('change', (ev) => {
+    if (ev.detail.what === 'speaking') speaking.push([ev.detail.speaking, ev.detail.dominant]);
+  });
+  state.apply({ type: 'speaking', speaking: ['p2'], dominant: 'p2' });
+  assert.deepEqual(speaking, [], 'not in the room yet');
+  state.apply({ type: 'joined', room: 'r', peers: [{ id: 'p2', name: 'Bob' }], history: [] });
+  state.apply({ type: 'speaking', speaking: ['p2', 'p9'], dominant: 'p9' });
+  assert.deepEqual(speaking, [[['p2'], null]], 'someone not in the room is left out');
+  state.apply({ type: 'welcome', id: 'p3', name: 'Guest 3', version: 2, media: 'mesh', rooms: [] });
+  assert.equal(state.media, 'mesh');
+  assert.deepEqual([state.speaking, state.dominant], [[], null]);
+});

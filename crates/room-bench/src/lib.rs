@@ -1,4 +1,4 @@
-//! `room-bench`: a load generator that speaks Room's protocol v1 over real sockets to any
+//! `room-bench`: a load generator that speaks Room's protocol over real sockets to any
 //! server by URL, and `compare`, which runs one scenario against Room and its peer servers.
 //!
 //! It measures Linux servers (CPU and memory from /proc, pinning with `taskset`) and its
@@ -17,6 +17,7 @@
 //! - `procfs`: memory and CPU time from /proc.
 //! - `report`: summaries and JSON; `results`, `chart`: what `compare` writes.
 //! - `compare`: the comparison runs; [`servers`]: starting and stopping the servers.
+//! - [`media`]: synthetic WebRTC members of calls through an SFU.
 //! - `error`: what can go wrong.
 
 #![forbid(unsafe_code)]
@@ -29,6 +30,7 @@ mod client;
 mod clock;
 mod compare;
 mod error;
+pub mod media;
 mod openloop;
 mod procfs;
 mod reactor;

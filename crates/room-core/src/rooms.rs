@@ -117,6 +117,21 @@ struct Room {
     /// When it was made, as a count of rooms made before it: the oldest is trimmed first when
     /// the history budget runs out.
     born: u64,
+    /// Who speaks, and who speaks most, as the media server last said (SFU mode), for members
+    /// who join later.
+    speaking: (Vec<PeerId>, Option<PeerId>),
+}
+
+impl Room {
+    /// What a member who joins is told of who speaks: nothing while nobody does or did.
+    fn speaking_msg(&self) -> Option<ServerMsg> {
+        let (speaking, dominant) = &self.speaking;
+        let here = |id: &PeerId| self.members.contains(id);
+        let speaking: Vec<PeerId> = speaking.iter().copied().filter(here).collect();
+        let dominant = dominant.filter(here);
+        (!speaking.is_empty() || dominant.is_some())
+            .then_some(ServerMsg::Speaking { speaking, dominant })
+    }
 }
 
 /// The room list as visitors may see it: the busiest rooms, and how many there are.
@@ -309,11 +324,14 @@ impl Rooms {
                 room,
                 speaking,
                 dominant,
-            } => match self.rooms.get(&room) {
-                Some(room) => vec![Outgoing::many(
-                    room.members.clone(),
-                    ServerMsg::Speaking { speaking, dominant },
-                )],
+            } => match self.rooms.get_mut(&room) {
+                Some(room) => {
+                    room.speaking = (speaking.clone(), dominant);
+                    vec![Outgoing::many(
+                        room.members.clone(),
+                        ServerMsg::Speaking { speaking, dominant },
+                    )]
+                }
                 None => Vec::new(),
             },
         }
@@ -452,6 +470,7 @@ impl Rooms {
                 members: Vec::new(),
                 transcript: Transcript::default(),
                 born,
+                speaking: (Vec::new(), None),
             };
             self.rooms.insert(name.clone(), room);
         }
@@ -475,6 +494,9 @@ impl Rooms {
         let info = peer_info(id, peer);
         self.lobby.remove(&id);
         out.push(Outgoing::one(id, joined));
+        if let Some(speaking) = self.rooms.get(&name).and_then(Room::speaking_msg) {
+            out.push(Outgoing::one(id, speaking));
+        }
         if !others.is_empty() {
             out.push(Outgoing::many(others, ServerMsg::PeerJoined { peer: info }));
         }

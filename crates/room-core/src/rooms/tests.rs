@@ -1538,3 +1538,39 @@ fn media_events_become_frames_for_their_members() {
     };
     assert!(rooms.handle_media(gone_room).is_empty());
 }
+
+/// SFU: a member who joins later hears at once who speaks; while nobody does, nothing.
+#[test]
+fn a_late_joiner_is_told_who_speaks() {
+    let mut rooms = server();
+    let a = member(&mut rooms, "a", "call");
+    let b = member(&mut rooms, "b", "call");
+    let quiet = connect(&mut rooms);
+    let out = join(&mut rooms, quiet, "call");
+    assert!(
+        !inbox(&out, quiet)
+            .iter()
+            .any(|frame| frame["type"] == "speaking"),
+        "{out:?}"
+    );
+    rooms.handle_media(MediaEvent::Speaking {
+        room: RoomName::parse("call").unwrap(),
+        speaking: vec![b],
+        dominant: Some(a),
+    });
+    let late = connect(&mut rooms);
+    let frames = inbox(&join(&mut rooms, late, "call"), late);
+    assert_eq!(frames[0]["type"], "joined");
+    assert_eq!(
+        frames[1],
+        json!({"type": "speaking", "speaking": [b.to_string()], "dominant": a.to_string()})
+    );
+    // Whoever has left since is left out.
+    rooms.disconnect(now().tick, b);
+    let later = connect(&mut rooms);
+    let frames = inbox(&join(&mut rooms, later, "call"), later);
+    assert_eq!(
+        frames[1],
+        json!({"type": "speaking", "speaking": [], "dominant": a.to_string()})
+    );
+}
