@@ -559,8 +559,13 @@ impl Router {
         }
         if let Some(speaking) = self.speakers.poll(now) {
             self.events.push_back(RouterEvent::Speaking(speaking));
-            // Who spoke last decides the audio slots, and the dominant speaker a video slot.
+            // Who spoke last decides the audio slots, and the dominant speaker a video slot
+            // and its layer.
             self.reassign(now);
+            let receivers: Vec<PeerId> = self.members.keys().copied().collect();
+            for receiver in receivers {
+                self.reallocate(now, receiver);
+            }
         }
         self.events.drain(..).collect()
     }
@@ -695,9 +700,13 @@ impl Router {
                     Source::Camera if dominant == Some(from) => 1,
                     Source::Camera => 0,
                 };
+                let fits = layer_for_height(slot.view.height, video.heights());
                 let wanted = match source {
                     Source::Screen => Layer::High,
-                    Source::Camera => layer_for_height(slot.view.height, video.heights()),
+                    // The one speaking gets a layer above what the tile needs: people look at
+                    // the speaker, and the tile may grow.
+                    Source::Camera if dominant == Some(from) => fits.above().unwrap_or(fits),
+                    Source::Camera => fits,
                 };
                 let want = Want {
                     priority,
@@ -1254,6 +1263,54 @@ mod tests {
             keyframe_requests(&router.poll(ms(1600))),
             [(peer("p1"), Layer::Mid)]
         );
+    }
+
+    #[test]
+    fn the_dominant_speaker_gets_a_layer_above_its_tile() {
+        let mut router = room(&["p1", "p2", "p3"], 4, 4);
+        for from in ["p1", "p2"] {
+            for layer in Layer::ALL {
+                camera(&mut router, ms(0), from, layer, true, 1);
+            }
+        }
+        router.poll(ms(0));
+        // p1 speaks for a few windows and becomes dominant, while every layer keeps coming.
+        let mut at = 0;
+        for window in 1..=4 {
+            at = window * 400;
+            for seq in 0..20 {
+                router.audio(ms(at), peer("p1"), Some(10), packet(seq), &mut Vec::new());
+            }
+            for from in ["p1", "p2"] {
+                for layer in Layer::ALL {
+                    camera(&mut router, ms(at), from, layer, false, window);
+                }
+            }
+            router.poll(ms(at));
+        }
+        // The full layer's next keyframe switches the speaker's slots to it.
+        for layer in Layer::ALL {
+            camera(&mut router, ms(at + 1), "p1", layer, true, 50);
+        }
+        let receivers_of = |router: &mut Router, from: &str, layer: Layer| -> Vec<PeerId> {
+            let mut to: Vec<PeerId> = camera(router, ms(at + 2), from, layer, false, 60)
+                .iter()
+                .map(|forward| forward.to)
+                .collect();
+            to.sort();
+            to
+        };
+        // Middle-sized tiles: p2's camera goes out at the middle layer, the speaker's at the
+        // full one.
+        assert_eq!(
+            receivers_of(&mut router, "p2", Layer::Mid),
+            [peer("p1"), peer("p3")]
+        );
+        assert_eq!(
+            receivers_of(&mut router, "p1", Layer::High),
+            [peer("p2"), peer("p3")]
+        );
+        assert_eq!(receivers_of(&mut router, "p1", Layer::Mid), []);
     }
 
     #[test]
