@@ -57,13 +57,21 @@ pub struct Config {
     /// How many members' video each member receives at once (SFU mode): screens, the
     /// speaker and who spoke last first.
     #[arg(long, env = "ROOM_VIDEO_SLOTS", default_value_t = 16,
-          value_parser = clap::value_parser!(u16).range(1..=24))]
+          value_parser = clap::value_parser!(u16).range(1..=32))]
     pub video_slots: u16,
 
-    /// How many members each member hears at once (SFU mode): those who spoke last. At most
-    /// 24 of each kind, so a browser's offer stays within the 60 KiB an `sfu_offer` may be.
-    #[arg(long, env = "ROOM_AUDIO_SLOTS", default_value_t = 8,
-          value_parser = clap::value_parser!(u16).range(1..=24))]
+    /// Whether the server estimates each member's bandwidth (SFU mode) and chooses the layers
+    /// it is sent to fit: `on` for members on real networks; `off` assumes 2.5 Mbit/s for
+    /// everyone and costs about half the CPU per forwarded packet in a room of 50 (see the
+    /// README's performance section).
+    #[arg(long, env = "ROOM_BANDWIDTH_ESTIMATION", value_enum, default_value_t = Switch::On)]
+    pub bandwidth_estimation: Switch,
+
+    /// How many members each member hears at once (SFU mode): everyone else in a room of 50
+    /// by default, those who spoke last in a bigger one. With at most 32 video and 64 audio
+    /// slots a browser's offer stays within the 120 KiB an `sfu_offer` may be.
+    #[arg(long, env = "ROOM_AUDIO_SLOTS", default_value_t = 49,
+          value_parser = clap::value_parser!(u16).range(1..=64))]
     pub audio_slots: u16,
 
     /// Least important log level to print: off, error, warn, info, debug or trace.
@@ -196,6 +204,15 @@ pub struct Config {
     /// tests (Autobahn|Testsuite). Not for production.
     #[arg(long, hide = true)]
     pub echo_route: bool,
+}
+
+/// A setting that is on or off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Switch {
+    /// On.
+    On,
+    /// Off.
+    Off,
 }
 
 /// How calls carry their media, as the command line says it.

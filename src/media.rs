@@ -49,6 +49,10 @@ pub(crate) struct MediaConfig {
     pub(crate) public_ips: Vec<IpAddr>,
     /// How many slots members get.
     pub(crate) router: RouterConfig,
+    /// Whether each member's connection estimates its bandwidth (str0m's TWCC estimator and
+    /// pacer), so its slots get the layers that fit; without it every receiver is assumed to
+    /// take 2.5 Mbit/s.
+    pub(crate) bandwidth_estimation: bool,
 }
 
 /// What the media thread counts, for `/healthz`.

@@ -24,7 +24,7 @@ use room_core::media::MediaMode;
 use room_core::rooms::Limits;
 use room_media::router::RouterConfig;
 
-use crate::config::Config;
+use crate::config::{Config, Switch};
 use crate::http::ice::Ice;
 use crate::http::rate_limit::HttpLimiter;
 use crate::http::{self, AppState, MediaInfo};
@@ -104,6 +104,7 @@ fn start_media(
             max_video_slots: usize::from(config.video_slots),
             audio_slots: usize::from(config.audio_slots),
         },
+        bandwidth_estimation: config.bandwidth_estimation == Switch::On,
     };
     let failed = |source| StartError::Media {
         udp: media_config.udp_port,

@@ -24,7 +24,7 @@ use str0m::net::{Protocol, Receive};
 use str0m::rtp::{RtpPacket, Vp8Descriptor};
 use str0m::{Candidate, Input};
 
-use super::peer::{Happened, Peer, Track};
+use super::peer::{Forwarded, Happened, Peer, Track};
 use super::sockets::{Arrival, Sockets, Source as SocketSource};
 use super::{MediaConfig, MediaStats};
 use crate::clock;
@@ -48,6 +48,10 @@ const BITRATE_EVERY: Duration = Duration::from_secs(1);
 const EXPIRE_EVERY: Duration = Duration::from_secs(1);
 /// Remote addresses remembered per member (its ICE candidate pairs).
 const ROUTES_PER_MEMBER: usize = 8;
+/// Connections given packets send them at most this long after: every poll of a connection
+/// walks all its streams, so a receiver sent packets by many members is polled once for all
+/// of them rather than once for each.
+const SEND_EVERY: Duration = Duration::from_millis(1);
 
 /// The loop's state.
 #[derive(Debug)]
@@ -55,6 +59,8 @@ pub(super) struct Engine {
     poll: Poll,
     sockets: Sockets,
     candidates: Vec<Candidate>,
+    /// Whether connections estimate their bandwidth (see [`MediaConfig`]).
+    estimate: bool,
     router_config: RouterConfig,
     peers: HashMap<PeerId, Peer>,
     rooms: HashMap<RoomName, Router>,
@@ -70,6 +76,8 @@ pub(super) struct Engine {
     touched: HashSet<RoomName>,
     next_bitrate: Instant,
     next_expire: Instant,
+    /// When the connections given packets last sent them.
+    last_send: Instant,
     stats: Arc<MediaStats>,
     /// Scratch space, kept to save allocations.
     happened: Vec<Happened>,
@@ -91,6 +99,7 @@ impl Engine {
             poll,
             sockets,
             candidates,
+            estimate: config.bandwidth_estimation,
             router_config: config.router,
             peers: HashMap::new(),
             rooms: HashMap::new(),
@@ -101,6 +110,7 @@ impl Engine {
             touched: HashSet::new(),
             next_bitrate: now + BITRATE_EVERY,
             next_expire: now + EXPIRE_EVERY,
+            last_send: now,
             stats: Arc::new(MediaStats::default()),
             happened: Vec::new(),
             forwards: Vec::new(),
@@ -183,7 +193,9 @@ impl Engine {
                 }
             }
             self.pass_time(&mut report);
-            self.settle(&mut report);
+            if Instant::now() >= self.last_send + SEND_EVERY || !self.touched.is_empty() {
+                self.settle(&mut report);
+            }
         }
     }
 
@@ -191,6 +203,9 @@ impl Engine {
     fn next_wake(&self) -> Option<Instant> {
         if self.readable.iter().any(|readable| *readable) {
             return Some(Instant::now());
+        }
+        if !self.dirty.is_empty() {
+            return Some(self.last_send + SEND_EVERY);
         }
         let peers = self.peers.values().flat_map(|peer| {
             let connect = peer.waiting_since.map(|since| since + CONNECT_TIMEOUT);
@@ -233,7 +248,13 @@ impl Engine {
                 let Some(peer) = self.peers.get_mut(&member) else {
                     return;
                 };
-                match peer.offer(Instant::now(), &sdp, &tracks, &self.candidates) {
+                match peer.offer(
+                    Instant::now(),
+                    &sdp,
+                    &tracks,
+                    &self.candidates,
+                    self.estimate,
+                ) {
                     Ok(negotiated) => {
                         report(MediaEvent::Answer {
                             member,
@@ -494,14 +515,20 @@ impl Engine {
                 );
             }
         }
-        self.touched.insert(sender.room.clone());
+        if router.has_events() && !self.touched.contains(&sender.room) {
+            self.touched.insert(sender.room.clone());
+        }
         for forward in self.forwards.drain(..) {
             let Some(receiver) = self.peers.get_mut(&forward.to) else {
                 continue;
             };
-            if receiver.forward(forward.slot, forward.numbers, packet, descriptor.as_ref()) {
-                MediaStats::add(&self.stats.packets_out, 1);
-                self.dirty.insert(forward.to);
+            match receiver.forward(forward.slot, forward.numbers, packet, descriptor.as_ref()) {
+                Forwarded::Sent => {
+                    MediaStats::add(&self.stats.packets_out, 1);
+                    self.dirty.insert(forward.to);
+                }
+                Forwarded::Dropped => MediaStats::add(&self.stats.packets_dropped, 1),
+                Forwarded::NotReady => {}
             }
         }
     }
@@ -586,6 +613,7 @@ impl Engine {
     /// Hears out the routers that may have something to say and sends what the connections
     /// were given, until nothing is left.
     fn settle(&mut self, report: &mut impl FnMut(MediaEvent)) {
+        self.last_send = Instant::now();
         while !self.touched.is_empty() || !self.dirty.is_empty() {
             for room in std::mem::take(&mut self.touched) {
                 let Some(router) = self.rooms.get_mut(&room) else {

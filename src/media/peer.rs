@@ -12,7 +12,7 @@
 
 use std::collections::BTreeMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use room_core::media::{CallId, TrackInfo, TrackSource};
 use room_core::names::{PeerId, RoomName};
@@ -31,6 +31,11 @@ use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc};
 
 /// What a member's connection is assumed to carry before its first estimate.
 const INITIAL_ESTIMATE: Bitrate = Bitrate::kbps(1_000);
+/// A slot whose packets have waited this long to go out, or that holds this many, takes no
+/// more until it drains: a receiver that cannot take what it is sent loses packets rather than
+/// getting them seconds late, and the server's memory stays bounded.
+const MAX_QUEUE_AGE: Duration = Duration::from_millis(250);
+const MAX_QUEUED: usize = 512;
 
 /// What a packet a member sends carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,6 +64,17 @@ pub(super) enum Happened {
     Connected,
     /// The connection went down, for this reason; a new offer starts another.
     Lost(String),
+}
+
+/// What became of a packet to forward.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Forwarded {
+    /// It is on its way.
+    Sent,
+    /// The receiver's connection is not up, or has no such slot: nothing was lost.
+    NotReady,
+    /// The slot is backed up: the packet was dropped.
+    Dropped,
 }
 
 /// What an accepted offer sets up.
@@ -127,6 +143,7 @@ impl Peer {
         sdp: &str,
         tracks: &[TrackInfo],
         candidates: &[Candidate],
+        estimate: bool,
     ) -> Result<Negotiated, String> {
         let fingerprint = sdp
             .lines()
@@ -139,7 +156,7 @@ impl Peer {
             || !self.rtc.as_ref().is_some_and(Rtc::is_alive);
         if fresh {
             self.close();
-            self.rtc = Some(new_rtc(now, candidates));
+            self.rtc = Some(new_rtc(now, candidates, estimate));
             self.fingerprint = Some(fingerprint);
             self.connected = false;
             self.waiting_since = Some(now);
@@ -306,28 +323,37 @@ impl Peer {
         }
     }
 
-    /// Sends `packet` in `slot`, with the slot's `numbers`; false when it could not go.
+    /// Sends `packet` in `slot`, with the slot's `numbers`.
     pub(super) fn forward(
         &mut self,
         slot: SlotRef,
         numbers: Outgoing,
         packet: &RtpPacket,
         vp8: Option<&Vp8Descriptor>,
-    ) -> bool {
+    ) -> Forwarded {
         let (mid, pt, video) = match slot {
             SlotRef::Video(index) => (self.video_slots.get(index), self.vp8, true),
             SlotRef::Audio(index) => (self.audio_slots.get(index), self.opus, false),
         };
         let (Some(&mid), Some(pt)) = (mid, pt) else {
-            return false;
+            return Forwarded::NotReady;
         };
         let Some(rtc) = self.rtc.as_mut().filter(|rtc| rtc.is_connected()) else {
-            return false;
+            return Forwarded::NotReady;
         };
         let mut api = rtc.direct_api();
         let Some(stream) = api.stream_tx_by_mid(mid, None) else {
-            return false;
+            return Forwarded::NotReady;
         };
+        let backed_up = stream.queue_info().is_some_and(|queue| {
+            queue.packet_count() >= MAX_QUEUED
+                || queue.first_unsent().is_some_and(|at| {
+                    packet.timestamp.saturating_duration_since(at) >= MAX_QUEUE_AGE
+                })
+        });
+        if backed_up {
+            return Forwarded::Dropped;
+        }
         let from = &packet.header.ext_vals;
         let ext_vals = ExtensionValues {
             audio_level: from.audio_level,
@@ -356,7 +382,7 @@ impl Peer {
             }
         }
         stream.write_rtp(write);
-        true
+        Forwarded::Sent
     }
 
     /// Asks the member for a keyframe of `source` at `layer`.
@@ -409,17 +435,21 @@ impl Peer {
     }
 }
 
-/// A connection that offers `candidates`: ICE-lite, RTP mode, VP8 and Opus only, bandwidth
-/// estimation on.
-fn new_rtc(now: Instant, candidates: &[Candidate]) -> Rtc {
-    let mut rtc = Rtc::builder()
+/// A connection that offers `candidates`: ICE-lite, RTP mode, VP8 and Opus only, and bandwidth
+/// estimation if `estimate`.
+fn new_rtc(now: Instant, candidates: &[Candidate], estimate: bool) -> Rtc {
+    let config = Rtc::builder()
         .set_ice_lite(true)
         .set_rtp_mode(true)
         .clear_codecs()
         .enable_opus(true, false)
-        .enable_vp8(true)
-        .enable_bwe(Some(INITIAL_ESTIMATE))
-        .build(now);
+        .enable_vp8(true);
+    let config = if estimate {
+        config.enable_bwe(Some(INITIAL_ESTIMATE))
+    } else {
+        config
+    };
+    let mut rtc = config.build(now);
     for candidate in candidates {
         rtc.add_local_candidate(candidate.clone());
     }

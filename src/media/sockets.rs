@@ -22,6 +22,10 @@ const LISTENER_TOKENS: usize = 2 << 24;
 /// ...and those of the TCP connections here.
 const CONNECTION_TOKENS: usize = 3 << 24;
 /// The most TCP connections at once, and from one address.
+/// The kernel buffers asked for each UDP socket, both ways (the kernel caps them at
+/// `net.core.rmem_max` and `wmem_max`): one socket carries every member's media, and the
+/// default of about 200 KiB overflows in a few milliseconds of a busy room's bursts.
+const UDP_BUFFER_BYTES: usize = 4 * 1024 * 1024;
 const MAX_CONNECTIONS: usize = 1024;
 const MAX_CONNECTIONS_PER_ADDRESS: usize = 16;
 /// A TCP connection that no member's connection took a packet from after this long is closed.
@@ -116,6 +120,9 @@ impl Sockets {
             })?;
             let local = socket.local_addr()?;
             udp_chosen = local.port();
+            let options = socket2::SockRef::from(&socket);
+            options.set_recv_buffer_size(UDP_BUFFER_BYTES)?;
+            options.set_send_buffer_size(UDP_BUFFER_BYTES)?;
             registry.register(&mut socket, Token(UDP_TOKENS + index), Interest::READABLE)?;
             sockets.udp.push((socket, local));
             let mut listener = bind_either(tcp_chosen, tcp_port, |port| {

@@ -22,7 +22,7 @@ use tide::http::upgrade::Connection;
 use crate::ws::inbound::{Metered, Violation};
 
 /// The largest message Room reads; a bigger one closes the connection with 1009.
-pub(crate) const MAX_MESSAGE_BYTES: usize = 64 * 1024;
+pub(crate) const MAX_MESSAGE_BYTES: usize = 128 * 1024;
 
 /// An accepted WebSocket, its reads counted and bounded on the wire.
 pub(crate) type Socket = WebSocketStream<Metered<Connection>>;

@@ -1,4 +1,4 @@
-//! The SVG chart of a fanout comparison: p99 latency against offered load, one line per server.
+//! The SVG charts of comparisons: p99 latency (or CPU) against load, one line per server.
 
 use std::path::Path;
 
@@ -22,6 +22,29 @@ pub(crate) fn write_p99_chart(
     title: &str,
     series: &[(String, Vec<(f64, f64)>)],
 ) -> Result<(), BenchError> {
+    let axes = Axes {
+        x: "offered chats per second (all members)",
+        y: "p99 latency (ms, log scale)",
+    };
+    write_chart(path, title, axes, series)
+}
+
+/// What a chart's axes say.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Axes<'a> {
+    /// The horizontal axis.
+    pub(crate) x: &'a str,
+    /// The vertical axis (always a log scale).
+    pub(crate) y: &'a str,
+}
+
+/// Draws `series` (a name and its (x, y) points) into an SVG file, y on a log scale.
+pub(crate) fn write_chart(
+    path: &Path,
+    title: &str,
+    axes: Axes<'_>,
+    series: &[(String, Vec<(f64, f64)>)],
+) -> Result<(), BenchError> {
     let failed = |err: String| BenchError::Setup(format!("drawing {}: {err}", path.display()));
     let points = series.iter().flat_map(|(_, points)| points.iter());
     let x_max = points.clone().map(|&(x, _)| x).fold(1.0, f64::max) * 1.05;
@@ -39,8 +62,8 @@ pub(crate) fn write_p99_chart(
         .map_err(|err| failed(err.to_string()))?;
     chart
         .configure_mesh()
-        .x_desc("offered chats per second (all members)")
-        .y_desc("p99 latency (ms, log scale)")
+        .x_desc(axes.x)
+        .y_desc(axes.y)
         .x_label_formatter(&|x| format!("{x:.0}"))
         .y_label_formatter(&|y| format!("{y}"))
         .draw()

@@ -41,6 +41,8 @@ pub(crate) enum Scenario {
     Signal(SignalArgs),
     /// Clients join, chat and leave (or drop) continuously: nothing lost, memory returns.
     Churn(ChurnArgs),
+    /// Rooms of synthetic WebRTC members through an SFU: forwarding rate, latency, loss, CPU.
+    Sfu(SfuArgs),
 }
 
 impl Scenario {
@@ -51,6 +53,7 @@ impl Scenario {
             Scenario::Fanout(_) => "fanout",
             Scenario::Signal(_) => "signal",
             Scenario::Churn(_) => "churn",
+            Scenario::Sfu(_) => "sfu",
         }
     }
 
@@ -61,6 +64,7 @@ impl Scenario {
             Scenario::Fanout(args) => &mut args.target,
             Scenario::Signal(args) => &mut args.target,
             Scenario::Churn(args) => &mut args.target,
+            Scenario::Sfu(args) => &mut args.target,
         }
     }
 }
@@ -196,12 +200,59 @@ pub(crate) struct ChurnArgs {
     pub(crate) target: TargetArgs,
 }
 
+/// `sfu`: rooms of synthetic WebRTC members through an SFU.
+#[derive(Debug, Clone, Args, Serialize)]
+pub(crate) struct SfuArgs {
+    /// Rooms.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub(crate) rooms: u32,
+    /// Members per room; every one sends a microphone and a camera in three layers.
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(2..=500))]
+    pub(crate) members: u32,
+    /// Run once per number of rooms in this comma-separated list instead of `--rooms`, each
+    /// with fresh members: a ramp until the server saturates.
+    #[arg(long, value_delimiter = ',')]
+    pub(crate) ramp: Vec<u32>,
+    /// Seconds measured.
+    #[arg(long, default_value_t = 10.0)]
+    pub(crate) duration: f64,
+    /// Seconds after the last member joined before the measured window: connections come up,
+    /// layers settle.
+    #[arg(long, default_value_t = 5.0)]
+    pub(crate) warmup: f64,
+    /// Milliseconds between two members' joins.
+    #[arg(long, default_value_t = 20)]
+    pub(crate) stagger_ms: u64,
+    /// The width every member reports for its video tiles (CSS pixels).
+    #[arg(long, default_value_t = 480)]
+    pub(crate) view_width: u32,
+    /// Their height.
+    #[arg(long, default_value_t = 270)]
+    pub(crate) view_height: u32,
+    /// Pictures a member receives, with `--api janus` (Room's server decides with its
+    /// `--video-slots`).
+    #[arg(long, default_value_t = 16)]
+    pub(crate) video_slots: u32,
+    /// The protocol the members speak: `room` or `janus` (`compare` sets it per server).
+    #[arg(long, default_value = "room")]
+    pub(crate) api: String,
+    /// Where the server is and where the report goes.
+    #[command(flatten)]
+    pub(crate) target: TargetArgs,
+}
+
 /// `compare`: one scenario against every server.
 #[derive(Debug, Args)]
 pub(crate) struct CompareArgs {
-    /// Servers to run, in this order: `room`, `node-ws`, `bun`.
+    /// Servers to run, in this order: `room`, `node-ws`, `bun` (chat scenarios) or `janus`
+    /// (`sfu`).
     #[arg(long, value_delimiter = ',', default_value = "room,node-ws,bun")]
     pub(crate) servers: Vec<String>,
+    /// The address the servers listen on and the generator connects to. Janus's
+    /// configuration takes ICE on 10.200.0.1 only: `bench/run sfu` runs in a network namespace
+    /// with that address.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub(crate) host: String,
     /// Room's release binary.
     #[arg(long, default_value = "target/release/room")]
     pub(crate) room_bin: PathBuf,
@@ -211,6 +262,16 @@ pub(crate) struct CompareArgs {
     /// Where the results go.
     #[arg(long, default_value = "bench/results")]
     pub(crate) results_dir: PathBuf,
+    /// More flags for Room, comma-separated (`--room-args=--bandwidth-estimation,off`).
+    #[arg(long, value_delimiter = ',', allow_hyphen_values = true)]
+    pub(crate) room_args: Vec<String>,
+    /// A word for the results' file names, after the date and the scenario, so that several
+    /// comparisons of one scenario on one day keep their own files.
+    #[arg(long)]
+    pub(crate) label: Option<String>,
+    /// A name for Room's run in the results, when `--room-args` makes it a variant.
+    #[arg(long, default_value = "room")]
+    pub(crate) room_name: String,
     /// Do not pin the servers to core 0 and this generator to core 1.
     #[arg(long)]
     pub(crate) no_pin: bool,

@@ -10,14 +10,18 @@ use std::process::Command;
 use async_std::task;
 use serde_json::json;
 
-use crate::chart::write_p99_chart;
-use crate::cli::CompareArgs;
+use crate::chart::{write_chart, write_p99_chart, Axes};
+use crate::cli::{CompareArgs, Scenario};
 use crate::error::BenchError;
 use crate::procfs::clock_ticks;
 use crate::report::{write_file, write_json, Report};
 use crate::results::{markdown, today, Run};
 use crate::scenarios;
+use crate::scenarios::sfu::Curves;
 use crate::servers::{free_port, peers_readme, RunningServer, ServerKind};
+
+/// The path Janus's WebSocket API answers on (any path does).
+const JANUS_PATH: &str = "/janus";
 
 /// The core the generator runs on; the servers get core 0.
 const GENERATOR_CORE: &str = "1";
@@ -42,7 +46,14 @@ pub(crate) fn run(args: CompareArgs) -> Result<(), BenchError> {
     }
 
     let date = today();
-    let base = args.results_dir.join(format!("{date}-{scenario_name}"));
+    let variant = args
+        .label
+        .as_ref()
+        .map(|label| format!("-{label}"))
+        .unwrap_or_default();
+    let base = args
+        .results_dir
+        .join(format!("{date}-{scenario_name}{variant}"));
     let command = env::args().collect::<Vec<_>>().join(" ");
     // The target differs per server; each run's own report has it.
     let mut params = serde_json::to_value(&args.scenario)
@@ -79,6 +90,53 @@ pub(crate) fn run(args: CompareArgs) -> Result<(), BenchError> {
         write_p99_chart(&svg_path, &title, &curves)?;
         eprintln!("wrote {}", svg_path.display());
     }
+    let sfu: Vec<(String, Curves)> = runs
+        .iter()
+        .filter_map(|run| match &run.report {
+            Some(Report::Sfu(report)) => Some((run.server.clone(), report.curves())),
+            _ => None,
+        })
+        .collect();
+    if !sfu.is_empty() {
+        let latency: Vec<_> = sfu
+            .iter()
+            .map(|(name, curves)| (name.clone(), curves.latency.clone()))
+            .collect();
+        let cpu: Vec<_> = sfu
+            .iter()
+            .map(|(name, curves)| (name.clone(), curves.cpu.clone()))
+            .collect();
+        let x = "forwarded packets per second (all members)";
+        let latency_path = base.with_extension("svg");
+        let axes = Axes {
+            x,
+            y: "p99 latency (ms, log scale)",
+        };
+        write_chart(
+            &latency_path,
+            &format!("sfu: p99 latency against load, {date}"),
+            axes,
+            &latency,
+        )?;
+        let cpu_path = args
+            .results_dir
+            .join(format!("{date}-{scenario_name}{variant}-cpu.svg"));
+        let axes = Axes {
+            x,
+            y: "server CPU seconds per million forwarded packets (log scale)",
+        };
+        write_chart(
+            &cpu_path,
+            &format!("sfu: CPU against load, {date}"),
+            axes,
+            &cpu,
+        )?;
+        eprintln!(
+            "wrote {} and {}",
+            latency_path.display(),
+            cpu_path.display()
+        );
+    }
     Ok(())
 }
 
@@ -90,9 +148,24 @@ fn run_one(args: &CompareArgs, kind: ServerKind, pin: bool) -> Result<Run, Bench
         problem: None,
         report: None,
     };
-    let port = free_port()?;
-    run.command = match kind.command(&args.room_bin, &args.peers_dir, port) {
-        Ok(command) => command,
+    let is_sfu = matches!(args.scenario, Scenario::Sfu(_));
+    if is_sfu != (kind == ServerKind::Janus) && kind != ServerKind::Room {
+        run.problem = Some("skipped: it does not speak this scenario's protocol".into());
+        eprintln!(
+            "skipping {}: it does not speak this scenario's protocol",
+            kind.name()
+        );
+        return Ok(run);
+    }
+    let port = kind.port(free_port()?);
+    run.command = match kind.command_on(&args.room_bin, &args.peers_dir, &args.host, port) {
+        Ok(mut command) => {
+            if kind == ServerKind::Room {
+                command.extend(args.room_args.iter().cloned());
+                run.server = args.room_name.clone();
+            }
+            command
+        }
         Err(why) => {
             let readme = peers_readme(&args.peers_dir, kind);
             eprintln!("skipping {}: {why} (see {})", kind.name(), readme.display());
@@ -115,8 +188,17 @@ fn run_one(args: &CompareArgs, kind: ServerKind, pin: bool) -> Result<Run, Bench
         server.pid()
     );
     let mut scenario = args.scenario.clone();
+    if let Scenario::Sfu(sfu) = &mut scenario {
+        sfu.api = match kind {
+            ServerKind::Janus => "janus".into(),
+            _ => "room".into(),
+        };
+    }
     let target = scenario.target_mut();
-    target.url = server.url.clone();
+    target.url = match kind {
+        ServerKind::Janus => format!("ws://{}:{port}{JANUS_PATH}", args.host),
+        _ => server.url.clone(),
+    };
     target.server_pid = Some(server.pid());
     target.json = None;
     match task::block_on(scenarios::run(&scenario)) {

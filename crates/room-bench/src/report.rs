@@ -10,6 +10,7 @@ use crate::error::BenchError;
 use crate::scenarios::churn::ChurnReport;
 use crate::scenarios::fanout::FanoutReport;
 use crate::scenarios::hold::HoldReport;
+use crate::scenarios::sfu::SfuReport;
 use crate::scenarios::signal::SignalReport;
 
 /// The results of one scenario run against one server.
@@ -24,6 +25,8 @@ pub(crate) enum Report {
     Signal(SignalReport),
     /// `churn`.
     Churn(ChurnReport),
+    /// `sfu`.
+    Sfu(SfuReport),
 }
 
 /// Which way a headline number is better.
@@ -66,6 +69,7 @@ impl Report {
             Report::Fanout(report) => report.summary(),
             Report::Signal(report) => report.summary(),
             Report::Churn(report) => report.summary(),
+            Report::Sfu(report) => report.summary(),
         }
     }
 
@@ -76,6 +80,7 @@ impl Report {
             Report::Fanout(report) => report.headlines(),
             Report::Signal(report) => report.headlines(),
             Report::Churn(report) => report.headlines(),
+            Report::Sfu(report) => report.headlines(),
         }
     }
 

@@ -53,7 +53,12 @@ pub enum ServerKind {
     NodeWs,
     /// The Bun peer in `bench/peers/bun`.
     Bun,
+    /// Janus's VideoRoom, with the configuration in `bench/peers/janus` (SFU only).
+    Janus,
 }
+
+/// The port of Janus's WebSocket API, as its configuration in `bench/peers/janus` says.
+pub const JANUS_PORT: u16 = 8188;
 
 impl ServerKind {
     /// The kind named on the command line.
@@ -62,8 +67,9 @@ impl ServerKind {
             "room" => Ok(ServerKind::Room),
             "node-ws" => Ok(ServerKind::NodeWs),
             "bun" => Ok(ServerKind::Bun),
+            "janus" => Ok(ServerKind::Janus),
             other => Err(BenchError::Setup(format!(
-                "unknown server {other:?}: use room, node-ws or bun"
+                "unknown server {other:?}: use room, node-ws, bun or janus"
             ))),
         }
     }
@@ -74,14 +80,35 @@ impl ServerKind {
             ServerKind::Room => "room",
             ServerKind::NodeWs => "node-ws",
             ServerKind::Bun => "bun",
+            ServerKind::Janus => "janus",
         }
     }
 
-    /// The command that starts it on `port`, or why it cannot be started here (to skip it).
+    /// The port it listens on when asked for `free`: its configuration's, for Janus.
+    pub fn port(self, free: u16) -> u16 {
+        match self {
+            ServerKind::Janus => JANUS_PORT,
+            _ => free,
+        }
+    }
+
+    /// The command that starts it on `port` of 127.0.0.1, or why it cannot be started here
+    /// (to skip it).
     pub fn command(
         self,
         room_bin: &Path,
         peers_dir: &Path,
+        port: u16,
+    ) -> Result<Vec<String>, String> {
+        self.command_on(room_bin, peers_dir, "127.0.0.1", port)
+    }
+
+    /// The command that starts it on `port` of `host`.
+    pub fn command_on(
+        self,
+        room_bin: &Path,
+        peers_dir: &Path,
+        host: &str,
         port: u16,
     ) -> Result<Vec<String>, String> {
         let port = port.to_string();
@@ -95,8 +122,10 @@ impl ServerKind {
         match self {
             ServerKind::Room => {
                 let bin = need(room_bin, "build it with `cargo build --release`")?;
-                let mut command = vec![bin, "--host".into(), "127.0.0.1".into()];
+                let mut command = vec![bin, "--host".into(), host.into()];
                 command.extend(["--port".into(), port]);
+                // Media on the listener's address too, as the members connect from there.
+                command.extend(["--rtc-address".into(), host.into()]);
                 command.extend(ROOM_FLAGS.iter().map(|flag| flag.to_string()));
                 Ok(command)
             }
@@ -117,6 +146,20 @@ impl ServerKind {
                     "run `npm ci` in that directory",
                 )?;
                 Ok(peer_command(bun, script, port))
+            }
+            ServerKind::Janus => {
+                let conf = peers_dir.join("janus/conf");
+                let core = need(&conf.join("janus.jcfg"), "the Janus peer is not there")?;
+                if !runs("janus", &["--help"]) {
+                    return Err("janus is not installed (apt-get install janus)".into());
+                }
+                Ok(vec![
+                    "janus".into(),
+                    "-F".into(),
+                    conf.display().to_string(),
+                    "-C".into(),
+                    core,
+                ])
             }
         }
     }

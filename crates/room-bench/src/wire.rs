@@ -110,6 +110,15 @@ struct Outbox {
 /// Opens a WebSocket to `url` (`ws://host:port/path`, from [`crate::client::ws_url`]) with
 /// Nagle's algorithm off.
 pub(crate) async fn connect(url: &str, wait: Duration) -> Result<Conn, BenchError> {
+    connect_speaking(url, wait, None).await
+}
+
+/// [`connect`], asking for the subprotocol `protocol` when there is one.
+pub(crate) async fn connect_speaking(
+    url: &str,
+    wait: Duration,
+    protocol: Option<&str>,
+) -> Result<Conn, BenchError> {
     let failed = |reason: String| BenchError::Connect {
         url: url.to_owned(),
         reason,
@@ -153,9 +162,13 @@ pub(crate) async fn connect(url: &str, wait: Duration) -> Result<Conn, BenchErro
         };
         let key = base64::engine::general_purpose::STANDARD
             .encode([random_u64().to_le_bytes(), random_u64().to_le_bytes()].concat());
+        let protocol = protocol
+            .map(|protocol| format!("Sec-WebSocket-Protocol: {protocol}\r\n"))
+            .unwrap_or_default();
         let request = format!(
             "GET {path} HTTP/1.1\r\nHost: {authority}\r\nUpgrade: websocket\r\n\
-             Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+             Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\
+             {protocol}\r\n"
         );
         writer
             .inner

@@ -1,5 +1,5 @@
-//! The load generator cannot rot: `room-bench` runs hold, fanout and churn briefly against a
-//! real Room server with the limits benchmarks raise, exits 0, and its JSON report shows
+//! The load generator cannot rot: `room-bench` runs hold, fanout, churn and sfu briefly against
+//! a real Room server with the limits benchmarks raise, exits 0, and its JSON report shows
 //! deliveries with nothing lost.
 //!
 //! The server is the workspace's own `room` binary, built beside this test's
@@ -155,4 +155,31 @@ fn hold_keeps_every_connection_and_measures_memory() {
     assert_eq!(report["rooms"], 5, "{report}");
     assert_eq!(report["server_closes"], 0, "{report}");
     assert!(report["rss_per_connection_bytes"].is_number(), "{report}");
+}
+
+/// Two rooms of three synthetic WebRTC members: everyone connects, media is forwarded and
+/// timed, the server's CPU per forwarded packet is measured.
+#[test]
+fn sfu_forwards_every_members_media_and_measures_it() {
+    let server = Room::start();
+    let report = bench(
+        &server,
+        &[
+            "sfu",
+            "--rooms",
+            "2",
+            "--members",
+            "3",
+            "--duration",
+            "1",
+            "--warmup",
+            "1",
+        ],
+    );
+    let point = &report["points"][0];
+    assert_eq!(point["connected"], 6, "{point}");
+    assert_eq!(point["failed"], 0, "{point}");
+    assert!(point["forwarded_per_s"].as_f64() > Some(100.0), "{point}");
+    assert!(point["latency"]["samples"].as_u64() > Some(0), "{point}");
+    assert!(point["server_cpu_s_per_million"].is_number(), "{point}");
 }

@@ -55,7 +55,7 @@ impl Default for Limits {
             private_rooms: false,
             history_bytes: 32 * 1024 * 1024,
             media: MediaMode::Sfu,
-            max_sfu_sdp_bytes: 60 * 1024,
+            max_sfu_sdp_bytes: 120 * 1024,
             max_view_slots: 64,
         }
     }

@@ -570,6 +570,11 @@ impl Router {
         self.events.drain(..).collect()
     }
 
+    /// Whether [`Router::poll`] has events waiting (besides those of its deadlines).
+    pub fn has_events(&self) -> bool {
+        !self.events.is_empty()
+    }
+
     /// When [`Router::poll`] next has something to do.
     pub fn next_deadline(&self) -> Tick {
         let speakers = self.speakers.next_deadline();

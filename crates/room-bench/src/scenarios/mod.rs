@@ -4,6 +4,7 @@
 pub(crate) mod churn;
 pub(crate) mod fanout;
 pub(crate) mod hold;
+pub(crate) mod sfu;
 pub(crate) mod signal;
 
 use std::future::Future;
@@ -23,6 +24,7 @@ pub(crate) async fn run(scenario: &Scenario) -> Result<Report, BenchError> {
         Scenario::Fanout(args) => Report::Fanout(fanout::run(args).await?),
         Scenario::Signal(args) => Report::Signal(signal::run(args).await?),
         Scenario::Churn(args) => Report::Churn(churn::run(args).await?),
+        Scenario::Sfu(args) => Report::Sfu(sfu::run(args).await?),
     })
 }
 
