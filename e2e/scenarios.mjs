@@ -13,6 +13,7 @@ import {
   waitForRemoteVideo,
   waitInPage,
 } from './lib.mjs';
+import { HOSTING_SCENARIOS } from './hosting.mjs';
 import { SFU_SCENARIOS } from './sfu.mjs';
 
 /** The flags of a server whose calls are peer to peer. */
@@ -256,4 +257,5 @@ export const SCENARIOS = {
     ],
   },
   ...SFU_SCENARIOS,
+  ...HOSTING_SCENARIOS,
 };

@@ -87,7 +87,13 @@ async function waitForWidth(person, member, fits, what) {
   const deadline = Date.now() + WAIT_MS;
   let px = 0;
   while (!fits(px)) {
-    if (Date.now() > deadline) throw new Error(`${person.nickname}: ${what}: still ${px} px`);
+    if (Date.now() > deadline) {
+      const tile = await person.page.evaluate((id) => {
+        const node = document.querySelector(`#video-grid .tile[data-peer-id="${id}"]`);
+        return node && { width: node.clientWidth, classes: node.className };
+      }, member);
+      throw new Error(`${person.nickname}: ${what}: still ${px} px, tile ${JSON.stringify(tile)}`);
+    }
     await new Promise((resolve) => setTimeout(resolve, 100));
     px = await decodedWidth(person, member);
   }

@@ -30,6 +30,7 @@ pub mod logging;
 pub mod server;
 
 mod clock;
+mod entropy;
 mod excerpt;
 mod http;
 mod media;

@@ -53,6 +53,25 @@ export function saveNickname(name) {
   }
 }
 
+/** The host token this browser keeps for `room`, or null. */
+export function loadHostToken(room) {
+  try {
+    return localStorage.getItem(`room.host.${room}`);
+  } catch {
+    return null;
+  }
+}
+
+/** Keeps `token` as this browser's host token for `room`; null forgets it. */
+export function saveHostToken(room, token) {
+  try {
+    if (token) localStorage.setItem(`room.host.${room}`, token);
+    else localStorage.removeItem(`room.host.${room}`);
+  } catch {
+    // Storage is off: a reload makes this person a member like the others.
+  }
+}
+
 /** "1 person", "3 people", as src/pages.rs writes it. */
 export function people(count) {
   return count === 1 ? '1 person' : `${count} people`;

@@ -65,9 +65,31 @@ export class Connection extends EventTarget {
     return this.send({ type: 'nickname', name });
   }
 
-  /** Enters a room, leaving the current one first. */
-  join(room) {
-    return this.send({ type: 'join', room });
+  /** Enters a room, leaving the current one first; `hostToken` makes a returning host host. */
+  join(room, hostToken = null) {
+    const frame = { type: 'join', room };
+    if (hostToken) frame.host_token = hostToken;
+    return this.send(frame);
+  }
+
+  /** A host's: locks the room to newcomers, or unlocks it. */
+  lock(locked) {
+    return this.send({ type: 'lock', locked: Boolean(locked) });
+  }
+
+  /** A host's: sends a member out of the room. */
+  remove(id) {
+    return this.send({ type: 'remove', id });
+  }
+
+  /** The host's: names a member co-host, or unnames it. */
+  cohost(id, cohost) {
+    return this.send({ type: 'cohost', id, cohost: Boolean(cohost) });
+  }
+
+  /** The host's: ends the meeting for everyone. */
+  end() {
+    return this.send({ type: 'end' });
   }
 
   /** Leaves the current room. */

@@ -9,7 +9,11 @@
 // - 'member-joined' (`member`), 'member-left' (`member`), 'member' (`member`: a new name or
 //   media state; `renamed` with the old name when the name changed),
 // - 'chat' (`entry`: one new entry), 'refused' (`error`: an `error` frame),
-// - 'speaking' (SFU mode: `speaking`, the ids speaking now, and `dominant`).
+// - 'speaking' (SFU mode: `speaking`, the ids speaking now, and `dominant`),
+// - 'hosts' (who runs the room changed), 'locked' (`locked`, `by`), 'removed' (`by`: a host
+//   sent this page out) and 'ended' (`by`: the host ended the meeting).
+//
+// `hostToken` is the room's host token once the server gave it to this page (as host).
 
 export class RoomState extends EventTarget {
   /** This connection's id and nickname, from `welcome` and its own `nickname` frames. */
@@ -30,6 +34,12 @@ export class RoomState extends EventTarget {
   /** Who speaks now, and who speaks most (SFU mode). */
   speaking = [];
   dominant = null;
+  /** Who runs the room: the host first, then the co-hosts. */
+  hosts = [];
+  /** Whether the room keeps newcomers out. */
+  locked = false;
+  /** The room's host token, if the server gave it to this page. */
+  hostToken = null;
 
   /** @param {string} room */
   constructor(room) {
@@ -47,12 +57,20 @@ export class RoomState extends EventTarget {
     return this.members.get(id)?.name ?? 'Someone';
   }
 
+  /** 'host', 'cohost' or 'member', for a member of the room. */
+  roleOf(id) {
+    if (this.hosts[0] === id) return 'host';
+    return this.hosts.includes(id) ? 'cohost' : 'member';
+  }
+
   /** Forgets the room (the connection dropped or left): members, and whether it is in. */
   reset() {
     this.inRoom = false;
     this.members.clear();
     this.speaking = [];
     this.dominant = null;
+    this.hosts = [];
+    this.locked = false;
   }
 
   /** Takes one server frame. */
@@ -119,6 +137,31 @@ export class RoomState extends EventTarget {
           this.#changed('speaking', { speaking: this.speaking, dominant: this.dominant });
         }
         break;
+      case 'hosts':
+        if (this.inRoom && Array.isArray(frame.hosts)) {
+          this.hosts = frame.hosts;
+          this.#changed('hosts');
+        }
+        break;
+      case 'host_token':
+        if (frame.room === this.room && typeof frame.token === 'string') {
+          this.hostToken = frame.token;
+          this.#changed('host-token');
+        }
+        break;
+      case 'locked':
+        if (this.inRoom) {
+          this.locked = Boolean(frame.locked);
+          this.#changed('locked', { locked: this.locked, by: frame.by });
+        }
+        break;
+      case 'removed':
+      case 'ended': {
+        const by = this.nameOf(frame.by);
+        this.reset();
+        this.#changed(frame.type, { by });
+        break;
+      }
       case 'error':
         this.#changed('refused', { error: frame });
         break;
@@ -136,6 +179,9 @@ export class RoomState extends EventTarget {
     for (const entry of frame.history ?? []) {
       if (typeof entry.seq === 'number') this.chat.set(entry.seq, entry);
     }
+    this.hosts = Array.isArray(frame.hosts) ? frame.hosts : [];
+    this.locked = Boolean(frame.locked);
+    if (typeof frame.host_token === 'string') this.hostToken = frame.host_token;
     this.#changed('joined');
   }
 

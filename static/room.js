@@ -7,7 +7,14 @@
 // member), as the server's `welcome` says. This module only connects them. Limits come from the
 // page (data-max-chars) and the protocol (error fields), never from copies in here.
 
-import { checkName, loadNickname, people, saveNickname } from './common.js';
+import {
+  checkName,
+  loadHostToken,
+  loadNickname,
+  people,
+  saveHostToken,
+  saveNickname,
+} from './common.js';
 import {
   LocalMedia,
   canShareScreen,
@@ -41,10 +48,13 @@ const copyLinkButton = $('copy-link');
 
 const NICKNAME_MAX = maxChars(nicknameInput);
 /** Error codes after which this page cannot be in its room. */
-const FATAL_ERRORS = new Set(['room_full', 'invalid_room']);
+const FATAL_ERRORS = new Set(['room_full', 'invalid_room', 'room_locked']);
 
 const banner = new Banner($('error'));
 const session = new Session(page.dataset.room);
+session.hostToken = loadHostToken(page.dataset.room);
+const lockButton = $('lock-room');
+const endButton = $('end-meeting');
 const state = new RoomState(page.dataset.room);
 const media = new LocalMedia();
 /** What the preview and the own tile show: the camera (or shared screen) without sound. */
@@ -91,7 +101,15 @@ const grid = new Grid(
   },
 );
 
-const members = new MembersPanel({ list: $('members'), count: $('member-count') });
+const members = new MembersPanel(
+  { list: $('members'), count: $('member-count') },
+  {
+    onRemove: (id) => session.remove(id),
+    onCohost: (id, cohost) => session.cohost(id, cohost),
+  },
+);
+lockButton.addEventListener('click', () => session.lock(!state.locked));
+endButton.addEventListener('click', () => session.end());
 
 const chat = new ChatPanel(
   { log: $('chat-log'), form: $('chat-form'), input: $('chat-input'), send: $('chat-send') },
@@ -298,8 +316,31 @@ async function toggleShare() {
 // ---- being in the meeting ----------------------------------------------------------------------
 
 function renderMembers() {
-  members.render(state.members, state.selfId);
-  if (state.inRoom) status.textContent = `In the meeting · ${people(state.members.size)}`;
+  members.render(state.members, state.selfId, (id) => state.roleOf(id));
+  const role = state.inRoom ? state.roleOf(state.selfId) : 'member';
+  $('host-tools').hidden = role === 'member';
+  endButton.hidden = role !== 'host';
+  lockButton.setAttribute('aria-pressed', String(state.locked));
+  lockButton.textContent = state.locked ? 'Unlock meeting' : 'Lock meeting';
+  if (state.inRoom) {
+    const locked = state.locked ? ' · locked' : '';
+    status.textContent = `In the meeting · ${people(state.members.size)}${locked}`;
+  }
+}
+
+/** Keeps the host token the server gave this page, for a reload or a new connection. */
+function keepHostToken() {
+  session.hostToken = state.hostToken;
+  saveHostToken(state.room, state.hostToken);
+}
+
+/** A host sent this page out, or ended the meeting: back to the preview, not rejoining. */
+function sentOut(message) {
+  session.stayOut();
+  tearDownCall();
+  showPrejoin();
+  status.textContent = message;
+  banner.show(message, { sticky: true, action: homeLink() });
 }
 
 /**
@@ -410,6 +451,24 @@ state.addEventListener('change', (ev) => {
     case 'speaking':
       grid.setSpeaking(ev.detail.speaking, ev.detail.dominant);
       break;
+    case 'hosts':
+      renderMembers();
+      break;
+    case 'host-token':
+      keepHostToken();
+      break;
+    case 'locked':
+      renderMembers();
+      chat.notice(
+        `${state.nameOf(ev.detail.by)} ${ev.detail.locked ? 'locked' : 'unlocked'} the meeting`,
+      );
+      break;
+    case 'removed':
+      sentOut(`${ev.detail.by} removed you from the meeting.`);
+      break;
+    case 'ended':
+      sentOut(`${ev.detail.by} ended the meeting.`);
+      break;
     case 'refused':
       refused(error);
       break;
@@ -419,6 +478,12 @@ state.addEventListener('change', (ev) => {
 });
 
 function joined() {
+  // A token this page sent that made it no host is not this room's (the room was made anew).
+  if (state.roleOf(state.selfId) === 'host') keepHostToken();
+  else if (session.hostToken) {
+    session.hostToken = null;
+    saveHostToken(state.room, null);
+  }
   sentMedia = null;
   banner.hide();
   showCall();
@@ -466,6 +531,12 @@ function refused({ code, message, limit }) {
       sticky: true,
       action: homeLink(),
     });
+  } else if (code === 'room_locked') {
+    status.textContent = 'This meeting is locked.';
+    banner.show('This meeting is locked: its host has stopped letting people in.', {
+      sticky: true,
+      action: homeLink(),
+    });
   } else {
     status.textContent = 'Could not join this room.';
     banner.show(message, { sticky: true, action: homeLink() });
@@ -478,7 +549,8 @@ session.addEventListener('open', () => {
   status.textContent = session.wantInRoom ? 'Joining…' : 'Connected';
 });
 for (const type of ['welcome', 'rooms', 'room', 'joined', 'left', 'peer_joined', 'peer_left',
-  'nickname', 'chat', 'media', 'speaking', 'error']) {
+  'nickname', 'chat', 'media', 'speaking', 'hosts', 'host_token', 'locked', 'removed', 'ended',
+  'error']) {
   session.addEventListener(type, (ev) => state.apply(ev.detail));
 }
 const inMesh = () => state.inRoom && call instanceof Call;

@@ -25,7 +25,8 @@ export function reconnectDelay(attempt, random = Math.random) {
 /** The frame types a session passes on. */
 const FRAMES = [
   'welcome', 'rooms', 'room', 'joined', 'left', 'peer_joined', 'peer_left', 'nickname', 'chat',
-  'media', 'offer', 'answer', 'candidate', 'sfu_answer', 'slots', 'assign', 'speaking', 'error',
+  'media', 'offer', 'answer', 'candidate', 'sfu_answer', 'slots', 'assign', 'speaking', 'hosts',
+  'host_token', 'locked', 'removed', 'ended', 'error',
 ];
 
 export class Session extends EventTarget {
@@ -41,6 +42,8 @@ export class Session extends EventTarget {
   name = '';
   /** Whether the person asked to be in the room, so a new connection joins again. */
   wantInRoom = false;
+  /** The room's host token, if this person hosts it: every join carries it. */
+  hostToken = null;
 
   /** @param {string} room @param {() => Connection} connect opens a connection (tests pass one) */
   constructor(room, connect = () => new Connection()) {
@@ -129,6 +132,22 @@ export class Session extends EventTarget {
     return this.#conn?.view(slots) ?? false;
   }
 
+  lock(locked) {
+    return this.#conn?.lock(locked) ?? false;
+  }
+
+  remove(id) {
+    return this.#conn?.remove(id) ?? false;
+  }
+
+  cohost(id, cohost) {
+    return this.#conn?.cohost(id, cohost) ?? false;
+  }
+
+  end() {
+    return this.#conn?.end() ?? false;
+  }
+
   #open() {
     if (this.#closed) return;
     const conn = this.#connect();
@@ -150,7 +169,7 @@ export class Session extends EventTarget {
   #join() {
     if (!this.#conn?.isOpen) return;
     if (this.name && this.name !== this.#conn.name) this.#conn.nickname(this.name);
-    this.#conn.join(this.room);
+    this.#conn.join(this.room, this.hostToken);
   }
 
   #dropped() {

@@ -157,6 +157,13 @@ fn mute_camera_off_and_screen_share_reach_the_others() {
     run("media-controls");
 }
 
+/// The host locks the meeting against a newcomer, names a co-host, reloads and is host again,
+/// removes someone and ends the meeting for all; a member has none of the host's buttons.
+#[test]
+fn a_host_runs_the_meeting() {
+    run("hosting");
+}
+
 /// A full room turns the next person away with a visible message.
 #[test]
 fn a_full_room_says_so() {

@@ -275,6 +275,15 @@ pub(crate) fn room(name: &RoomName, ice_servers_json: &str, relay_only: bool) ->
                                 placeholder="Your name" data-max-chars=(NICKNAME_MAX_CHARS);
                             button #rename.secondary type="submit" { "Rename" }
                         }
+                        // Shown to the room's hosts only.
+                        div #host-tools.row.host-tools hidden {
+                            button #lock-room.secondary type="button" aria-pressed="false" {
+                                "Lock meeting"
+                            }
+                            button #end-meeting.secondary.danger type="button" hidden {
+                                "End for all"
+                            }
+                        }
                         ul #members.members {}
                     }
                     section.panel.chat-panel aria-labelledby="chat-heading" {

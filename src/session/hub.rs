@@ -21,6 +21,7 @@ use room_core::rooms::{Limits, Outgoing, RoomList, Rooms, To};
 use room_core::time::{Now, Tick};
 
 use crate::clock;
+use crate::entropy::SystemEntropy;
 
 /// How many frames may wait for one connection before it counts as too slow.
 pub(crate) const QUEUE_FRAMES: usize = 512;
@@ -181,7 +182,7 @@ impl Hub {
         let (wake_timers, timers_woken) = async_channel::bounded(1);
         Hub {
             state: Mutex::new(Locked {
-                rooms: Rooms::new(limits),
+                rooms: Rooms::new(limits, Box::new(SystemEntropy::new())),
                 links: HashMap::new(),
                 timer_armed: false,
             }),

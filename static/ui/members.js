@@ -1,6 +1,7 @@
-// members.js: the list of people in the room, with their microphone and camera.
+// members.js: the list of people in the room, with their microphone and camera, who hosts,
+// and, for the room's hosts, buttons to remove people and name co-hosts.
 
-import { el } from './dom.js';
+import { button, el } from './dom.js';
 
 function mediaFlag(kind, on) {
   const label = kind === 'audio' ? 'Microphone' : 'Camera';
@@ -10,29 +11,68 @@ function mediaFlag(kind, on) {
   return flag;
 }
 
+const ROLE_LABELS = { host: 'Host', cohost: 'Co-host' };
+
 export class MembersPanel {
   #list;
   #count;
+  #onRemove;
+  #onCohost;
 
-  /** @param {{ list: HTMLElement, count: HTMLElement }} nodes */
-  constructor({ list, count }) {
+  /**
+   * @param {{ list: HTMLElement, count: HTMLElement }} nodes
+   * @param {{ onRemove: (id: string) => void, onCohost: (id: string, cohost: boolean) => void }}
+   *   actions
+   */
+  constructor({ list, count }, { onRemove, onCohost }) {
     this.#list = list;
     this.#count = count;
+    this.#onRemove = onRemove;
+    this.#onCohost = onCohost;
   }
 
-  /** Shows `members` (in join order); `selfId` is marked "(you)". */
-  render(members, selfId) {
+  /**
+   * Shows `members` (in join order); `selfId` is marked "(you)". `roleOf(id)` says who hosts;
+   * the page's own role decides which buttons it gets: a host may remove anyone and name
+   * co-hosts, a co-host may remove members.
+   */
+  render(members, selfId, roleOf) {
+    const mine = roleOf(selfId);
     const items = [...members.values()].map((m) => {
       const li = el('li', m.id === selfId ? 'member me' : 'member');
       li.dataset.peerId = m.id;
       li.append(el('span', 'member-name', m.name));
       if (m.id === selfId) li.append(el('span', 'member-you', '(you)'));
+      const role = roleOf(m.id);
+      if (ROLE_LABELS[role]) li.append(el('span', `member-role ${role}`, ROLE_LABELS[role]));
       const flags = el('span', 'member-media');
       flags.append(mediaFlag('audio', m.audio), mediaFlag('video', m.video));
       li.append(flags);
+      if (m.id !== selfId) {
+        const actions = this.#actions(m, mine, role);
+        if (actions.childElementCount > 0) li.append(actions);
+      }
       return li;
     });
     this.#list.replaceChildren(...items);
     this.#count.textContent = String(members.size);
+  }
+
+  #actions(m, mine, role) {
+    const actions = el('span', 'member-actions');
+    if (mine === 'host') {
+      const cohost = role === 'cohost';
+      const name = button('secondary cohost', cohost ? 'Unmake co-host' : 'Make co-host');
+      name.setAttribute('aria-label', `${cohost ? 'Unmake' : 'Make'} ${m.name} co-host`);
+      name.addEventListener('click', () => this.#onCohost(m.id, !cohost));
+      actions.append(name);
+    }
+    if (mine === 'host' || (mine === 'cohost' && role === 'member')) {
+      const remove = button('secondary danger remove', 'Remove');
+      remove.setAttribute('aria-label', `Remove ${m.name} from the meeting`);
+      remove.addEventListener('click', () => this.#onRemove(m.id));
+      actions.append(remove);
+    }
+    return actions;
   }
 }

@@ -107,3 +107,25 @@ test('the media mode comes from welcome, and who speaks from speaking frames of 
   assert.equal(state.media, 'mesh');
   assert.deepEqual([state.speaking, state.dominant], [[], null]);
 });
+
+test('hosting: who hosts, the lock and the token follow the hosts fixture', () => {
+  const frames = fixture('hosts.conv');
+  const bob = fed(frames.get('bob'));
+  const locks = bob.changes.filter((change) => change.what === 'locked').map((c) => c.locked);
+  assert.deepEqual(locks, [true, false]);
+  assert.equal(bob.changes.filter((change) => change.what === 'ended').length, 1);
+  // Bob joined the room anew after it ended, and hosts it alone.
+  assert.deepEqual(bob.state.hosts, ['$bob']);
+  assert.equal(bob.state.roleOf('$bob'), 'host');
+  assert.equal(bob.state.hostToken, '$_', 'the token of the room he hosts now');
+  const ann = fed(frames.get('ann'));
+  assert.equal(ann.state.hostToken, '$token');
+  assert.deepEqual(ann.state.hosts, ['$ann', '$bob'], 'Bob was named co-host');
+  assert.equal(ann.state.roleOf('$bob'), 'cohost');
+  assert.equal(ann.state.roleOf('$cat'), 'member');
+  const cat = fed(frames.get('cat'));
+  const removed = cat.changes.find((change) => change.what === 'removed');
+  assert.ok(removed, 'Cat hears she was removed');
+  assert.equal(cat.state.inRoom, false);
+  assert.deepEqual(cat.state.hosts, []);
+});

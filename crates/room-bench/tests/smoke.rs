@@ -20,9 +20,12 @@ impl Room {
         let bin = std::env::var_os("ROOM_BIN").map_or_else(room_bin, PathBuf::from);
         let port = free_port().expect("a free port");
         let peers = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../bench/peers");
-        let command = ServerKind::Room
+        let mut command = ServerKind::Room
             .command(&bin, &peers, port)
             .unwrap_or_else(|why| panic!("cannot start Room: {why}"));
+        // The tests run at once, each with a server: media on any free ports, not on the HTTP
+        // port's number and the next, which another server's HTTP port may be.
+        command.extend(["--rtc-udp-port", "0", "--rtc-tcp-port", "0"].map(String::from));
         let server = RunningServer::start(&command, port, false).expect("Room starts");
         Room(Some(server))
     }

@@ -8,6 +8,8 @@
 //! - [`protocol`]: protocol v2, every frame in both directions, and [`protocol::decode`].
 //! - [`media`]: what the core and the media server say to each other in SFU mode.
 //! - [`chat`]: chat text rules and a room's numbered, bounded transcript.
+//! - [`hosting`]: who runs a room (host, co-hosts, lock, host token).
+//! - [`entropy`]: random bits as an input, like time.
 //! - [`rooms`]: the state machine; events in, frames to deliver out.
 //! - [`flood`]: rate limits and the wire budget, as token buckets.
 //! - [`time`]: the monotonic and the wall clock, kept apart by their types.
@@ -16,7 +18,9 @@
 #![warn(missing_docs, rust_2018_idioms, unreachable_pub)]
 
 pub mod chat;
+pub mod entropy;
 pub mod flood;
+pub mod hosting;
 pub mod media;
 pub mod names;
 pub mod protocol;

@@ -34,6 +34,10 @@ pub enum ClientMsg {
     Join {
         /// The room's name.
         room: String,
+        /// The host token the server gave this member's browser when it hosted the room: it
+        /// makes the member host again, and lets it into the room while it is locked.
+        #[serde(default)]
+        host_token: Option<String>,
     },
     /// Leave the current room.
     Leave,
@@ -85,6 +89,25 @@ pub enum ClientMsg {
         /// Each slot's size.
         slots: Vec<SlotView>,
     },
+    /// A host's: keep newcomers out of the room, or let them in again.
+    Lock {
+        /// Whether the room is to be locked.
+        locked: bool,
+    },
+    /// A host's: send a member out of the room.
+    Remove {
+        /// The member.
+        id: String,
+    },
+    /// The host's: name a member co-host, or unname it.
+    Cohost {
+        /// The member.
+        id: String,
+        /// Whether it is to be a co-host.
+        cohost: bool,
+    },
+    /// The host's: end the meeting, sending everyone out of the room.
+    End,
 }
 
 impl ClientMsg {
@@ -101,6 +124,10 @@ impl ClientMsg {
             ClientMsg::Media { .. } => "media",
             ClientMsg::SfuOffer { .. } => "sfu_offer",
             ClientMsg::View { .. } => "view",
+            ClientMsg::Lock { .. } => "lock",
+            ClientMsg::Remove { .. } => "remove",
+            ClientMsg::Cohost { .. } => "cohost",
+            ClientMsg::End => "end",
         }
     }
 }
@@ -205,6 +232,13 @@ pub enum ServerMsg {
         peers: Vec<PeerInfo>,
         /// The room's last chat messages, oldest first.
         history: Vec<ChatEntry>,
+        /// Who runs the room: the host first, then the co-hosts.
+        hosts: Vec<PeerId>,
+        /// Whether the room keeps newcomers out.
+        locked: bool,
+        /// To the host alone: the secret that makes it host again if it comes back.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        host_token: Option<String>,
     },
     /// The leave succeeded; sent to the member who left.
     Left {
@@ -285,6 +319,40 @@ pub enum ServerMsg {
         speaking: Vec<PeerId>,
         /// The dominant speaker.
         dominant: Option<PeerId>,
+    },
+    /// Who runs the room changed (a co-host named or unnamed, the host gone and someone
+    /// else host now); sent to every member.
+    Hosts {
+        /// The host first, then the co-hosts.
+        hosts: Vec<PeerId>,
+    },
+    /// To a member who became the room's host: its host token.
+    HostToken {
+        /// The room.
+        room: RoomName,
+        /// The secret that makes it host again if it comes back.
+        token: String,
+    },
+    /// A host locked or unlocked the room; sent to every member.
+    Locked {
+        /// Whether newcomers are kept out now.
+        locked: bool,
+        /// The host who did it.
+        by: PeerId,
+    },
+    /// To a member a host removed from the room: it is in no room now.
+    Removed {
+        /// The room.
+        room: RoomName,
+        /// The host who removed it.
+        by: PeerId,
+    },
+    /// The host ended the meeting; sent to every member, who are in no room now.
+    Ended {
+        /// The room.
+        room: RoomName,
+        /// The host.
+        by: PeerId,
     },
     /// A request was refused; the connection stays open.
     Error {
@@ -448,6 +516,10 @@ pub enum ErrorCode {
     WrongMediaMode,
     /// The media server could not set up or keep the sender's connection.
     MediaFailed,
+    /// Only a host (or, for some requests, only the host) may do that.
+    NotHost,
+    /// The room is locked: only its host, coming back with its host token, may join.
+    RoomLocked,
 }
 
 /// Why a text frame could not be read as a [`ClientMsg`].
@@ -509,7 +581,23 @@ mod tests {
         assert_eq!(
             decode(r#"{"type":"join","room":"회의"}"#).unwrap(),
             ClientMsg::Join {
-                room: "회의".into()
+                room: "회의".into(),
+                host_token: None,
+            }
+        );
+        assert_eq!(
+            decode(r#"{"type":"join","room":"a","host_token":"ff"}"#).unwrap(),
+            ClientMsg::Join {
+                room: "a".into(),
+                host_token: Some("ff".into()),
+            }
+        );
+        assert_eq!(decode(r#"{"type":"end"}"#).unwrap(), ClientMsg::End);
+        assert_eq!(
+            decode(r#"{"type":"cohost","id":"p2","cohost":true}"#).unwrap(),
+            ClientMsg::Cohost {
+                id: "p2".into(),
+                cohost: true,
             }
         );
         assert_eq!(decode(r#"{"type":"leave"}"#).unwrap(), ClientMsg::Leave);

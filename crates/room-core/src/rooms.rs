@@ -9,6 +9,8 @@
 use std::collections::{BTreeMap, HashMap};
 
 use crate::chat::{self, Transcript};
+use crate::entropy::Entropy;
+use crate::hosting::{Action, HostToken, Hosting, Role};
 use crate::media::{CallId, MediaCommand, MediaEvent, MediaMode, SlotView, TrackInfo, TrackSource};
 use crate::names::{NameError, Nickname, PeerId, RoomName};
 use crate::protocol::{
@@ -120,6 +122,8 @@ struct Room {
     /// Who speaks, and who speaks most, as the media server last said (SFU mode), for members
     /// who join later.
     speaking: (Vec<PeerId>, Option<PeerId>),
+    /// Who runs it.
+    hosting: Hosting,
 }
 
 impl Room {
@@ -180,11 +184,13 @@ pub struct Rooms {
     /// Calls joined so far: the last [`CallId`].
     calls: u64,
     last_id: u64,
+    /// For host tokens.
+    entropy: Box<dyn Entropy>,
 }
 
 impl Rooms {
-    /// An empty server.
-    pub fn new(limits: Limits) -> Self {
+    /// An empty server, whose host tokens come from `entropy`.
+    pub fn new(limits: Limits, entropy: Box<dyn Entropy>) -> Self {
         Rooms {
             limits,
             peers: HashMap::new(),
@@ -198,6 +204,7 @@ impl Rooms {
             media_commands: Vec::new(),
             calls: 0,
             last_id: 0,
+            entropy,
         }
     }
 
@@ -248,7 +255,9 @@ impl Rooms {
         }
         match msg {
             ClientMsg::Nickname { name } => self.handle_nickname(from, &name),
-            ClientMsg::Join { room } => self.handle_join(now.tick, from, &room),
+            ClientMsg::Join { room, host_token } => {
+                self.handle_join(now.tick, from, &room, host_token.as_deref())
+            }
             ClientMsg::Leave => self.handle_leave(now.tick, from),
             ClientMsg::Chat { text } => self.handle_chat(now, from, text),
             ClientMsg::Offer { .. } | ClientMsg::Answer { .. } | ClientMsg::Candidate { .. }
@@ -273,6 +282,10 @@ impl Rooms {
             }
             ClientMsg::SfuOffer { sdp, tracks } => self.handle_sfu_offer(from, sdp, tracks),
             ClientMsg::View { slots } => self.handle_view(from, slots),
+            ClientMsg::Lock { locked } => self.handle_lock(from, locked),
+            ClientMsg::Remove { id } => self.handle_remove(now.tick, from, &id),
+            ClientMsg::Cohost { id, cohost } => self.handle_cohost(from, &id, cohost),
+            ClientMsg::End => self.handle_end(now.tick, from),
         }
     }
 
@@ -429,7 +442,13 @@ impl Rooms {
         vec![Outgoing::many(to, ServerMsg::Nickname { id, name })]
     }
 
-    fn handle_join(&mut self, now: Tick, id: PeerId, raw: &str) -> Vec<Outgoing> {
+    fn handle_join(
+        &mut self,
+        now: Tick,
+        id: PeerId,
+        raw: &str,
+        host_token: Option<&str>,
+    ) -> Vec<Outgoing> {
         let name = match RoomName::parse(raw) {
             Ok(name) => name,
             Err(err) => {
@@ -441,7 +460,15 @@ impl Rooms {
             // Joining the room one is in changes nothing; the reply lets a client resync.
             return vec![Outgoing::one(id, self.joined_msg(id, &name))];
         }
-        let size = self.rooms.get(&name).map_or(0, |room| room.members.len());
+        let existing = self.rooms.get(&name);
+        let size = existing.map_or(0, |room| room.members.len());
+        let host_back = existing
+            .zip(host_token)
+            .is_some_and(|(room, token)| room.hosting.is_token(token));
+        if existing.is_some_and(|room| room.hosting.locked()) && !host_back {
+            let message = "this meeting is locked: only its host can let people in".to_owned();
+            return refuse(id, ErrorCode::RoomLocked, message, ErrorDetails::default());
+        }
         if size == 0 && self.rooms.len() >= self.limits.max_rooms {
             let message = format!("the server holds {} rooms already", self.rooms.len());
             let details = ErrorDetails::limit(self.limits.max_rooms);
@@ -461,22 +488,25 @@ impl Rooms {
         if let Some(old) = &old {
             out.push(Outgoing::one(id, ServerMsg::Left { room: old.clone() }));
         }
-        let joined = self.joined_msg(id, &name);
         if !self.rooms.contains_key(&name) {
             let born = self.rooms_born;
             self.rooms_born += 1;
             self.by_age.insert(born, name.clone());
+            let token = self.entropy.random16().map(HostToken::from_random);
             let room = Room {
                 members: Vec::new(),
                 transcript: Transcript::default(),
                 born,
                 speaking: (Vec::new(), None),
+                hosting: Hosting::new(id, token),
             };
             self.rooms.insert(name.clone(), room);
         }
         let room = self.room_mut(&name);
         let others = room.members.clone();
         room.members.push(id);
+        let reclaimed = host_back && room.hosting.reclaim(id);
+        let joined = self.joined_msg(id, &name);
         let call = (self.limits.media == MediaMode::Sfu).then(|| {
             self.calls += 1;
             CallId(self.calls)
@@ -498,7 +528,14 @@ impl Rooms {
             out.push(Outgoing::one(id, speaking));
         }
         if !others.is_empty() {
-            out.push(Outgoing::many(others, ServerMsg::PeerJoined { peer: info }));
+            out.push(Outgoing::many(
+                others.clone(),
+                ServerMsg::PeerJoined { peer: info },
+            ));
+            if reclaimed {
+                let hosts = self.room_mut(&name).hosting.hosts();
+                out.push(Outgoing::many(others, ServerMsg::Hosts { hosts }));
+            }
         }
         if let Some(old) = &old {
             self.room_changed(now, old, &mut out);
@@ -514,7 +551,13 @@ impl Rooms {
         };
         self.room_changed(now, &old, &mut out);
         out.push(Outgoing::one(id, ServerMsg::Left { room: old }));
-        // Back in the lobby, the leaver needs the whole list: it was sent no updates meanwhile.
+        self.back_to_lobby(id, &mut out);
+        out
+    }
+
+    /// `id` left its room: back in the lobby, it needs the whole list, as it was sent no
+    /// updates meanwhile.
+    fn back_to_lobby(&mut self, id: PeerId, out: &mut Vec<Outgoing>) {
         self.enter_lobby(id);
         if let Some(list) = self.public_room_list() {
             let rooms = ServerMsg::Rooms {
@@ -523,7 +566,6 @@ impl Rooms {
             };
             out.push(Outgoing::one(id, rooms));
         }
-        out
     }
 
     fn handle_chat(&mut self, now: Now, id: PeerId, text: String) -> Vec<Outgoing> {
@@ -739,27 +781,138 @@ impl Rooms {
                 room.members.clone(),
                 ServerMsg::PeerLeft { id },
             ));
+            let host = room.hosting.host();
+            if room.hosting.left(id, &room.members) {
+                let hosts = room.hosting.hosts();
+                out.push(Outgoing::many(
+                    room.members.clone(),
+                    ServerMsg::Hosts { hosts },
+                ));
+                let new_host = room.hosting.host();
+                if let Some(token) = room.hosting.token().filter(|_| new_host != host) {
+                    let msg = ServerMsg::HostToken {
+                        room: name.clone(),
+                        token: token.as_str().to_owned(),
+                    };
+                    out.push(Outgoing::one(new_host, msg));
+                }
+            }
         }
         Some(name)
     }
 
+    /// What `id`, a member of `name`, is told of the room it is in.
     fn joined_msg(&self, id: PeerId, name: &RoomName) -> ServerMsg {
-        let (peers, history) = match self.rooms.get(name) {
-            Some(room) => (
-                room.members
-                    .iter()
-                    .filter(|member| **member != id)
-                    .map(|member| peer_info(*member, &self.peers[member]))
-                    .collect(),
-                room.transcript.history(),
-            ),
-            None => (Vec::new(), Vec::new()),
-        };
+        let room = &self.rooms[name];
+        let hosting = &room.hosting;
         ServerMsg::Joined {
             room: name.clone(),
-            peers,
-            history,
+            peers: room
+                .members
+                .iter()
+                .filter(|member| **member != id)
+                .map(|member| peer_info(*member, &self.peers[member]))
+                .collect(),
+            history: room.transcript.history(),
+            hosts: hosting.hosts(),
+            locked: hosting.locked(),
+            host_token: hosting
+                .token()
+                .filter(|_| hosting.host() == id)
+                .map(|token| token.as_str().to_owned()),
         }
+    }
+
+    /// The room `id` is in and its role there, if it may do `action`; otherwise the refusal.
+    fn hosting_room(&self, id: PeerId, action: Action) -> Result<RoomName, Vec<Outgoing>> {
+        let Some(name) = self.room_of(id) else {
+            return Err(error(id, ErrorCode::NotInRoom, "join a room first"));
+        };
+        let role = self.rooms[name].hosting.role(id);
+        if role.may(action) {
+            return Ok(name.clone());
+        }
+        let message = match action {
+            Action::CoHost | Action::End if role == Role::CoHost => "only the host may do that",
+            _ => "only a host may do that",
+        };
+        Err(error(id, ErrorCode::NotHost, message))
+    }
+
+    fn handle_lock(&mut self, id: PeerId, locked: bool) -> Vec<Outgoing> {
+        let name = match self.hosting_room(id, Action::Lock) {
+            Ok(name) => name,
+            Err(out) => return out,
+        };
+        let room = self.room_mut(&name);
+        room.hosting.set_locked(locked);
+        vec![Outgoing::many(
+            room.members.clone(),
+            ServerMsg::Locked { locked, by: id },
+        )]
+    }
+
+    fn handle_remove(&mut self, now: Tick, id: PeerId, target: &str) -> Vec<Outgoing> {
+        let name = match self.hosting_room(id, Action::Remove) {
+            Ok(name) => name,
+            Err(out) => return out,
+        };
+        let target = match self.signal_target(id, target) {
+            Ok(target) => target,
+            Err(out) => return out,
+        };
+        let hosting = &self.rooms[&name].hosting;
+        if hosting.role(target) >= hosting.role(id) {
+            return error(id, ErrorCode::NotHost, "a co-host may not remove a host");
+        }
+        let mut out = Vec::new();
+        self.leave_room(target, &mut out);
+        self.room_changed(now, &name, &mut out);
+        let removed = ServerMsg::Removed { room: name, by: id };
+        out.push(Outgoing::one(target, removed));
+        self.back_to_lobby(target, &mut out);
+        out
+    }
+
+    fn handle_cohost(&mut self, id: PeerId, target: &str, cohost: bool) -> Vec<Outgoing> {
+        let name = match self.hosting_room(id, Action::CoHost) {
+            Ok(name) => name,
+            Err(out) => return out,
+        };
+        let target = match self.signal_target(id, target) {
+            Ok(target) => target,
+            Err(out) => return out,
+        };
+        let room = self.room_mut(&name);
+        room.hosting.set_cohost(target, cohost);
+        let hosts = room.hosting.hosts();
+        vec![Outgoing::many(
+            room.members.clone(),
+            ServerMsg::Hosts { hosts },
+        )]
+    }
+
+    fn handle_end(&mut self, now: Tick, id: PeerId) -> Vec<Outgoing> {
+        let name = match self.hosting_room(id, Action::End) {
+            Ok(name) => name,
+            Err(out) => return out,
+        };
+        let members = self.room_mut(&name).members.clone();
+        for member in &members {
+            // What the members would be told of each other leaving is for nobody: they all go.
+            self.leave_room(*member, &mut Vec::new());
+        }
+        let mut out = Vec::new();
+        self.room_changed(now, &name, &mut out);
+        for member in members {
+            let ended = ServerMsg::Ended {
+                room: name.clone(),
+                by: id,
+            };
+            out.push(Outgoing::one(member, ended));
+            self.back_to_lobby(member, &mut out);
+        }
+        out
     }
 
     /// Tells the connections in no room the new member count of `name`, unless the list is

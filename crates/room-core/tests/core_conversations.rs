@@ -13,6 +13,7 @@ use std::collections::{HashMap, VecDeque};
 use std::path::Path;
 use std::time::Duration;
 
+use room_core::entropy::Sequence;
 use room_core::media::MediaMode;
 use room_core::names::PeerId;
 use room_core::protocol::decode;
@@ -38,7 +39,7 @@ struct Conversation {
 impl Conversation {
     fn new(limits: Limits) -> Self {
         Conversation {
-            rooms: Rooms::new(limits),
+            rooms: Rooms::new(limits, Box::new(Sequence::default())),
             now: Tick::ZERO,
             clients: HashMap::new(),
             inboxes: HashMap::new(),

@@ -12,6 +12,7 @@ use proptest::sample::{select, Index};
 use serde_json::{json, Map, Value};
 
 use room_core::chat::{check_text, HISTORY_LEN, TEXT_MAX_CHARS};
+use room_core::entropy::Sequence;
 use room_core::media::{MediaCommand, MediaMode, SlotSize, SlotView, TrackInfo, TrackSource};
 use room_core::names::{Nickname, PeerId, RoomName, NICKNAME_MAX_CHARS, ROOM_NAME_MAX_CHARS};
 use room_core::protocol::{
@@ -107,7 +108,8 @@ fn ice_candidate() -> impl Strategy<Value = IceCandidate> {
 fn client_msg() -> impl Strategy<Value = ClientMsg> {
     prop_oneof![
         any::<String>().prop_map(|name| ClientMsg::Nickname { name }),
-        any::<String>().prop_map(|room| ClientMsg::Join { room }),
+        (any::<String>(), proptest::option::of(any::<String>()))
+            .prop_map(|(room, host_token)| ClientMsg::Join { room, host_token }),
         Just(ClientMsg::Leave),
         any::<String>().prop_map(|text| ClientMsg::Chat { text }),
         (any::<String>(), any::<String>()).prop_map(|(to, sdp)| ClientMsg::Offer { to, sdp }),
@@ -118,6 +120,10 @@ fn client_msg() -> impl Strategy<Value = ClientMsg> {
         (any::<String>(), prop::collection::vec(track_info(), 0..4))
             .prop_map(|(sdp, tracks)| ClientMsg::SfuOffer { sdp, tracks }),
         prop::collection::vec(slot_view(), 0..4).prop_map(|slots| ClientMsg::View { slots }),
+        any::<bool>().prop_map(|locked| ClientMsg::Lock { locked }),
+        any::<String>().prop_map(|id| ClientMsg::Remove { id }),
+        (any::<String>(), any::<bool>()).prop_map(|(id, cohost)| ClientMsg::Cohost { id, cohost }),
+        Just(ClientMsg::End),
     ]
 }
 
@@ -147,7 +153,14 @@ fn slot_view() -> impl Strategy<Value = SlotView> {
 fn wire_form(msg: &ClientMsg) -> Value {
     match msg {
         ClientMsg::Nickname { name } => json!({"type": "nickname", "name": name}),
-        ClientMsg::Join { room } => json!({"type": "join", "room": room}),
+        ClientMsg::Join {
+            room,
+            host_token: None,
+        } => json!({"type": "join", "room": room}),
+        ClientMsg::Join {
+            room,
+            host_token: Some(token),
+        } => json!({"type": "join", "room": room, "host_token": token}),
         ClientMsg::Leave => json!({"type": "leave"}),
         ClientMsg::Chat { text } => json!({"type": "chat", "text": text}),
         ClientMsg::Offer { to, sdp } => json!({"type": "offer", "to": to, "sdp": sdp}),
@@ -166,6 +179,10 @@ fn wire_form(msg: &ClientMsg) -> Value {
             json!({"type": "sfu_offer", "sdp": sdp, "tracks": tracks})
         }
         ClientMsg::View { slots } => json!({"type": "view", "slots": slots}),
+        ClientMsg::Lock { locked } => json!({"type": "lock", "locked": locked}),
+        ClientMsg::Remove { id } => json!({"type": "remove", "id": id}),
+        ClientMsg::Cohost { id, cohost } => json!({"type": "cohost", "id": id, "cohost": cohost}),
+        ClientMsg::End => json!({"type": "end"}),
     }
 }
 
@@ -185,9 +202,12 @@ fn frame_as_list(msg: &ClientMsg) -> Value {
     let tag = msg.kind();
     match msg {
         ClientMsg::Nickname { name: text }
-        | ClientMsg::Join { room: text }
+        | ClientMsg::Join { room: text, .. }
         | ClientMsg::Chat { text } => json!([tag, text]),
-        ClientMsg::Leave => json!([tag]),
+        ClientMsg::Leave | ClientMsg::End => json!([tag]),
+        ClientMsg::Lock { locked } => json!([tag, locked]),
+        ClientMsg::Remove { id } => json!([tag, id]),
+        ClientMsg::Cohost { id, cohost } => json!([tag, id, cohost]),
         ClientMsg::Offer { to, sdp } | ClientMsg::Answer { to, sdp } => json!([tag, to, sdp]),
         ClientMsg::Candidate { to, candidate } => {
             json!([tag, to, candidate_as_list(candidate)])
@@ -670,7 +690,10 @@ impl Model {
     fn client_msg(&self, sender: PeerId, request: Request) -> ClientMsg {
         match request {
             Request::Nickname(name) => ClientMsg::Nickname { name },
-            Request::Join(room) => ClientMsg::Join { room },
+            Request::Join(room) => ClientMsg::Join {
+                room,
+                host_token: None,
+            },
             Request::Leave => ClientMsg::Leave,
             Request::Chat(text) => ClientMsg::Chat { text },
             Request::Offer(to, sdp) => ClientMsg::Offer {
@@ -728,7 +751,7 @@ impl Model {
             ClientMsg::Nickname { name } => Nickname::parse(name)
                 .err()
                 .map(|_| ErrorCode::InvalidNickname),
-            ClientMsg::Join { room } => match RoomName::parse(room) {
+            ClientMsg::Join { room, .. } => match RoomName::parse(room) {
                 Err(_) => Some(ErrorCode::InvalidRoom),
                 Ok(room)
                     if view.room.as_ref() != Some(&room)
@@ -773,6 +796,10 @@ impl Model {
             ClientMsg::SfuOffer { .. } | ClientMsg::View { .. } => {
                 view.room.is_none().then_some(ErrorCode::NotInRoom)
             }
+            ClientMsg::Lock { .. }
+            | ClientMsg::Remove { .. }
+            | ClientMsg::Cohost { .. }
+            | ClientMsg::End => panic!("the model sends no host's requests: {msg:?}"),
         }
     }
 
@@ -855,6 +882,7 @@ impl Model {
                 room,
                 peers,
                 history,
+                ..
             } => {
                 assert_eq!(to, &To::One(sender));
                 let last = self.transcripts.get(room).copied().unwrap_or(0);
@@ -932,6 +960,23 @@ impl Model {
                 assert_eq!(&self.views[target].room, room, "{msg:?} to another room");
             }
             ServerMsg::Error { .. } => assert_eq!(to, &To::One(sender)),
+            // A host left: the members who stay hear who hosts now, the new host its token.
+            ServerMsg::Hosts { hosts } => {
+                let room = self.views[&hosts[0]].room.clone();
+                assert!(room.is_some(), "{msg:?} names no member");
+                for id in recipients.iter().chain(hosts) {
+                    assert_eq!(self.views[id].room, room, "{msg:?} to {to:?}");
+                }
+            }
+            ServerMsg::HostToken { room, .. } => {
+                let To::One(host) = to else {
+                    panic!("{msg:?} to {to:?}");
+                };
+                assert_eq!(self.views[host].room.as_ref(), Some(room));
+            }
+            ServerMsg::Locked { .. } | ServerMsg::Removed { .. } | ServerMsg::Ended { .. } => {
+                panic!("{msg:?} without a host's request")
+            }
             ServerMsg::SfuAnswer { .. }
             | ServerMsg::Slots { .. }
             | ServerMsg::Assign { .. }
@@ -1050,7 +1095,7 @@ impl Model {
 /// Runs `ops` against a fresh core, checking every step. `now` is the wall clock (the chats'
 /// `ts`); the monotonic clock moves with it, from `ticks_at`.
 fn run(limits: Limits, ops: Vec<Op>) {
-    let mut rooms = Rooms::new(limits);
+    let mut rooms = Rooms::new(limits, Box::new(Sequence::default()));
     let mut model = Model::new(limits);
     let start = 1_700_000_000_000;
     let mut now = start;
@@ -1152,7 +1197,7 @@ fn check_outcome(
         );
     };
     match msg.clone() {
-        ClientMsg::Join { room } => {
+        ClientMsg::Join { room, .. } => {
             let room = RoomName::parse(&room).expect("only valid names are joined");
             assert_eq!(rooms.room_of(id), Some(&room));
         }
@@ -1184,6 +1229,10 @@ fn check_outcome(
         }
         // What the media server answers comes later, from it.
         ClientMsg::SfuOffer { .. } | ClientMsg::View { .. } => assert_eq!(out, []),
+        ClientMsg::Lock { .. }
+        | ClientMsg::Remove { .. }
+        | ClientMsg::Cohost { .. }
+        | ClientMsg::End => panic!("the model sends no host's requests: {msg:?}"),
     }
 }
 

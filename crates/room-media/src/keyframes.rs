@@ -5,7 +5,10 @@
 //! room of fifty, and someone joins); each keyframe costs the sender a burst of bits. So
 //! requests are coalesced per source layer: at most one goes out every [`MIN_INTERVAL`], and a
 //! request while one is pending waits for the interval to end, unless the keyframe it waits
-//! for arrives first and serves it.
+//! for arrives first and serves it. A request that no keyframe answers (lost on the way, or
+//! ignored by a busy encoder) is sent again every interval, [`MAX_TRIES`] times in all: a
+//! browser makes no keyframe of its own for minutes, and a receiver waiting for one sees
+//! nothing.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -14,6 +17,8 @@ use room_core::time::Tick;
 
 /// The least time between two requests for the same source layer.
 pub const MIN_INTERVAL: Duration = Duration::from_millis(500);
+/// How many requests go out for one keyframe before giving up until someone asks again.
+pub const MAX_TRIES: u8 = 20;
 
 /// Where one source layer's requests stand.
 #[derive(Debug, Clone, Copy)]
@@ -22,6 +27,15 @@ struct Gate {
     sent_at: Tick,
     /// Whether another was asked for since, not yet served by a keyframe.
     waiting: bool,
+    /// Requests sent since the last keyframe: none once one arrived.
+    unanswered: u8,
+}
+
+impl Gate {
+    /// Whether it has a request to send when the interval allows.
+    fn due(&self) -> bool {
+        self.waiting || (self.unanswered > 0 && self.unanswered < MAX_TRIES)
+    }
 }
 
 /// The keyframe requests of many source layers, each rationed; `K` names a source layer.
@@ -53,6 +67,7 @@ impl<K: Ord + Clone> Keyframes<K> {
                     Gate {
                         sent_at: now,
                         waiting: false,
+                        unanswered: 1,
                     },
                 );
                 true
@@ -64,6 +79,7 @@ impl<K: Ord + Clone> Keyframes<K> {
     pub fn arrived(&mut self, key: &K) {
         if let Some(gate) = self.gates.get_mut(key) {
             gate.waiting = false;
+            gate.unanswered = 0;
         }
     }
 
@@ -72,13 +88,14 @@ impl<K: Ord + Clone> Keyframes<K> {
         let mut due = Vec::new();
         self.gates.retain(|key, gate| {
             let open = now.since(gate.sent_at) >= MIN_INTERVAL;
-            if open && gate.waiting {
+            if open && gate.due() {
                 due.push(key.clone());
                 gate.sent_at = now;
                 gate.waiting = false;
+                gate.unanswered = gate.unanswered.saturating_add(1);
                 return true;
             }
-            !open
+            !open || gate.due()
         });
         due
     }
@@ -87,7 +104,7 @@ impl<K: Ord + Clone> Keyframes<K> {
     pub fn next_deadline(&self) -> Option<Tick> {
         self.gates
             .values()
-            .filter(|gate| gate.waiting)
+            .filter(|gate| gate.due())
             .map(|gate| gate.sent_at + MIN_INTERVAL)
             .min()
     }
@@ -124,11 +141,37 @@ mod tests {
         assert_eq!(keyframes.next_deadline(), Some(ms(500)));
         assert!(keyframes.poll(ms(499)).is_empty());
         assert_eq!(keyframes.poll(ms(500)), [1]);
+        keyframes.arrived(&1);
         assert_eq!(keyframes.next_deadline(), None);
         // Asked again, but the keyframe arrives in time: nothing more to send.
         assert!(!keyframes.request(ms(600), 1));
         keyframes.arrived(&1);
         assert!(keyframes.poll(ms(1000)).is_empty());
+        assert_eq!(keyframes.next_deadline(), None);
         assert!(keyframes.request(ms(1001), 1));
+    }
+
+    #[test]
+    fn a_request_nothing_answers_is_sent_again_each_interval_a_few_times() {
+        let mut keyframes = Keyframes::default();
+        assert!(keyframes.request(ms(0), 1));
+        let mut sent = 1;
+        for n in 1..100 {
+            assert_eq!(
+                keyframes.next_deadline().is_some(),
+                sent < MAX_TRIES,
+                "at {n}"
+            );
+            sent += keyframes.poll(ms(n * 500)).len() as u8;
+        }
+        assert_eq!(sent, MAX_TRIES);
+        assert!(
+            keyframes.gates.is_empty(),
+            "given up on, the gate is forgotten"
+        );
+        // The keyframe that comes at last resets it: a new need starts again.
+        assert!(keyframes.request(ms(60_000), 1));
+        keyframes.arrived(&1);
+        assert!(keyframes.poll(ms(60_500)).is_empty());
     }
 }

@@ -14,6 +14,7 @@ use serde_json::{json, Value};
 
 use super::*;
 use crate::chat::{HISTORY_LEN, TEXT_MAX_CHARS};
+use crate::entropy::Sequence;
 use crate::media::{SlotAssign, SlotSize};
 use crate::names::{NICKNAME_MAX_CHARS, ROOM_NAME_MAX_CHARS};
 use crate::time::UnixMillis;
@@ -48,17 +49,23 @@ fn server() -> Rooms {
 
 /// A server whose calls are peer to peer, for the signalling tests.
 fn mesh_server() -> Rooms {
-    Rooms::new(Limits {
-        media: MediaMode::Mesh,
-        ..Limits::default()
-    })
+    Rooms::new(
+        Limits {
+            media: MediaMode::Mesh,
+            ..Limits::default()
+        },
+        Box::new(Sequence::default()),
+    )
 }
 
 fn server_with_room_size(max_room_size: usize) -> Rooms {
-    Rooms::new(Limits {
-        max_room_size,
-        ..Limits::default()
-    })
+    Rooms::new(
+        Limits {
+            max_room_size,
+            ..Limits::default()
+        },
+        Box::new(Sequence::default()),
+    )
 }
 
 fn connect(rooms: &mut Rooms) -> PeerId {
@@ -83,7 +90,14 @@ fn rename(rooms: &mut Rooms, id: PeerId, name: &str) -> Vec<Outgoing> {
 }
 
 fn join(rooms: &mut Rooms, id: PeerId, room: &str) -> Vec<Outgoing> {
-    rooms.handle(now(), id, ClientMsg::Join { room: room.into() })
+    rooms.handle(
+        now(),
+        id,
+        ClientMsg::Join {
+            room: room.into(),
+            host_token: None,
+        },
+    )
 }
 
 fn leave(rooms: &mut Rooms, id: PeerId) -> Vec<Outgoing> {
@@ -134,22 +148,43 @@ fn wire(msg: &ServerMsg) -> Value {
     serde_json::from_str(&msg.encode()).expect("an encoded frame is JSON")
 }
 
+/// A frame as the JSON a client reads, without what a `joined` says of who hosts the room:
+/// the tests of hosting look at that ([`hosting_inbox`]), the others at the rest.
+fn plain(msg: &ServerMsg) -> Value {
+    let mut frame = wire(msg);
+    if let Some(fields) = frame.as_object_mut().filter(|f| f["type"] == "joined") {
+        for key in ["hosts", "locked", "host_token"] {
+            fields.remove(key);
+        }
+    }
+    frame
+}
+
 /// Every frame with its recipients, in the order the core returned them.
 fn sent(out: &[Outgoing]) -> Vec<(To, Value)> {
     out.iter()
-        .map(|outgoing| (outgoing.to.clone(), wire(&outgoing.msg)))
+        .map(|outgoing| (outgoing.to.clone(), plain(&outgoing.msg)))
         .collect()
 }
 
 /// The frames connection `id` receives, in order.
 fn inbox(out: &[Outgoing], id: PeerId) -> Vec<Value> {
+    frames_for(out, id, plain)
+}
+
+/// The frames connection `id` receives, in order, whole.
+fn hosting_inbox(out: &[Outgoing], id: PeerId) -> Vec<Value> {
+    frames_for(out, id, wire)
+}
+
+fn frames_for(out: &[Outgoing], id: PeerId, show: fn(&ServerMsg) -> Value) -> Vec<Value> {
     let mut frames = Vec::new();
     for outgoing in out {
         let copies = match &outgoing.to {
             To::One(to) => usize::from(*to == id),
             To::Many(to) => to.iter().filter(|to| **to == id).count(),
         };
-        frames.extend(std::iter::repeat_n(wire(&outgoing.msg), copies));
+        frames.extend(std::iter::repeat_n(show(&outgoing.msg), copies));
     }
     frames
 }
@@ -560,7 +595,15 @@ fn switching_rooms_leaves_then_joins_then_updates_both_rooms() {
             joined("two", vec![peer(c, "Cy", false, false)], vec![]),
         ]
     );
-    assert_eq!(inbox(&out, b), [peer_left(a)]);
+    // Ann hosted "one": Ben, left alone there, hosts it now.
+    assert_eq!(
+        inbox(&out, b),
+        [
+            peer_left(a),
+            json!({"type": "hosts", "hosts": [b.to_string()]}),
+            json!({"type": "host_token", "room": "one", "token": "00000000000000000000000000000001"}),
+        ]
+    );
     assert_eq!(inbox(&out, c), [peer_joined(peer(a, "Ann", false, false))]);
     assert_eq!(
         inbox(&out, outsider),
@@ -1081,8 +1124,12 @@ fn frames_from_unknown_peers_are_ignored() {
             ClientMsg::Nickname { name: "x".into() },
             ClientMsg::Join {
                 room: "room".into(),
+                host_token: None,
             },
-            ClientMsg::Join { room: "new".into() },
+            ClientMsg::Join {
+                room: "new".into(),
+                host_token: None,
+            },
             ClientMsg::Leave,
             ClientMsg::Chat { text: "hi".into() },
             offer(&a_text),
@@ -1128,7 +1175,14 @@ fn at(millis: u64) -> Now {
 }
 
 fn join_at(rooms: &mut Rooms, now: Now, id: PeerId, room: &str) -> Vec<Outgoing> {
-    rooms.handle(now, id, ClientMsg::Join { room: room.into() })
+    rooms.handle(
+        now,
+        id,
+        ClientMsg::Join {
+            room: room.into(),
+            host_token: None,
+        },
+    )
 }
 
 /// The lobby hears of a room at once, then at most once per LOBBY_UPDATE_EVERY: changes in
@@ -1185,10 +1239,13 @@ fn lobby_news_is_held_back_per_room() {
 /// how many exist.
 #[test]
 fn room_lists_carry_the_busiest_rooms_and_the_total() {
-    let mut rooms = Rooms::new(Limits {
-        max_rooms: 500,
-        ..Limits::default()
-    });
+    let mut rooms = Rooms::new(
+        Limits {
+            max_rooms: 500,
+            ..Limits::default()
+        },
+        Box::new(Sequence::default()),
+    );
     for n in 0..ROOM_LIST_MAX + 50 {
         member(&mut rooms, "a", &format!("room {n:03}"));
     }
@@ -1214,10 +1271,13 @@ fn room_lists_carry_the_busiest_rooms_and_the_total() {
 fn the_history_budget_trims_the_oldest_rooms_first() {
     let text = "x".repeat(900);
     let cost = chat::ENTRY_OVERHEAD_BYTES + text.len() + 1;
-    let mut rooms = Rooms::new(Limits {
-        history_bytes: 10 * cost,
-        ..Limits::default()
-    });
+    let mut rooms = Rooms::new(
+        Limits {
+            history_bytes: 10 * cost,
+            ..Limits::default()
+        },
+        Box::new(Sequence::default()),
+    );
     let old = member(&mut rooms, "a", "old");
     let new = member(&mut rooms, "b", "new");
     for _ in 0..6 {
@@ -1278,11 +1338,14 @@ fn lobby_news_goes_only_to_those_who_came_before_the_change() {
 /// reached, the rule broken, the peer named.
 #[test]
 fn errors_carry_their_limit_rule_and_peer_as_fields() {
-    let mut rooms = Rooms::new(Limits {
-        max_room_size: 1,
-        media: MediaMode::Mesh,
-        ..Limits::default()
-    });
+    let mut rooms = Rooms::new(
+        Limits {
+            max_room_size: 1,
+            media: MediaMode::Mesh,
+            ..Limits::default()
+        },
+        Box::new(Sequence::default()),
+    );
     let a = member(&mut rooms, "a", "solo");
     let b = connect(&mut rooms);
     let refused = |out: &[Outgoing]| wire(&out[0].msg);
@@ -1573,4 +1636,152 @@ fn a_late_joiner_is_told_who_speaks() {
         frames[1],
         json!({"type": "speaking", "speaking": [], "dominant": a.to_string()})
     );
+}
+
+fn host_request(rooms: &mut Rooms, id: PeerId, msg: ClientMsg) -> Vec<Outgoing> {
+    rooms.handle(now(), id, msg)
+}
+
+#[test]
+fn only_the_host_is_given_the_host_token() {
+    let mut rooms = server();
+    let ann = connect(&mut rooms);
+    let bob = connect(&mut rooms);
+    let joined = hosting_inbox(&join(&mut rooms, ann, "board"), ann);
+    assert_eq!(joined[0]["hosts"], json!([ann.to_string()]));
+    assert_eq!(
+        joined[0]["host_token"],
+        json!("00000000000000000000000000000001")
+    );
+    let joined = hosting_inbox(&join(&mut rooms, bob, "board"), bob);
+    assert_eq!(joined[0]["hosts"], json!([ann.to_string()]));
+    assert_eq!(joined[0]["locked"], json!(false));
+    assert!(joined[0].get("host_token").is_none(), "{}", joined[0]);
+}
+
+#[test]
+fn hosting_passes_to_the_longest_member_when_there_is_no_cohost() {
+    let mut rooms = server();
+    let ann = member(&mut rooms, "ann", "board");
+    let bob = member(&mut rooms, "bob", "board");
+    let cat = member(&mut rooms, "cat", "board");
+    let out = leave(&mut rooms, ann);
+    for id in [bob, cat] {
+        let frames = hosting_inbox(&out, id);
+        assert_eq!(
+            frames[1],
+            json!({"type": "hosts", "hosts": [bob.to_string()]})
+        );
+    }
+    let token =
+        json!({"type": "host_token", "room": "board", "token": "00000000000000000000000000000001"});
+    assert_eq!(hosting_inbox(&out, bob).get(2), Some(&token));
+    assert_eq!(
+        hosting_inbox(&out, cat).len(),
+        2,
+        "the token goes to the new host alone"
+    );
+    // A member other than the host leaving changes no hosts.
+    let out = leave(&mut rooms, cat);
+    assert_eq!(
+        hosting_inbox(&out, bob),
+        [json!({"type": "peer_left", "id": cat.to_string()})]
+    );
+}
+
+#[test]
+fn a_locked_room_lets_its_host_back_in_with_the_token_and_no_one_else() {
+    let mut rooms = server();
+    let ann = connect(&mut rooms);
+    let token = hosting_inbox(&join(&mut rooms, ann, "board"), ann)[0]["host_token"].clone();
+    let bob = member(&mut rooms, "bob", "board");
+    host_request(&mut rooms, ann, ClientMsg::Lock { locked: true });
+    rooms.disconnect(now().tick, ann);
+    let stranger = connect(&mut rooms);
+    assert_refused(
+        &join(&mut rooms, stranger, "board"),
+        stranger,
+        "room_locked",
+    );
+    let back = connect(&mut rooms);
+    let host_token = token.as_str().map(str::to_owned);
+    let out = rooms.handle(
+        now(),
+        back,
+        ClientMsg::Join {
+            room: "board".into(),
+            host_token,
+        },
+    );
+    let joined = &hosting_inbox(&out, back)[0];
+    assert_eq!(joined["hosts"], json!([back.to_string(), bob.to_string()]));
+    assert_eq!(joined["locked"], json!(true));
+    assert_eq!(joined["host_token"], token);
+    assert_eq!(
+        hosting_inbox(&out, bob)[1],
+        json!({"type": "hosts", "hosts": [back.to_string(), bob.to_string()]})
+    );
+}
+
+#[test]
+fn ending_the_meeting_lets_the_media_server_go_of_everyone_and_tells_the_lobby() {
+    let mut rooms = server();
+    let ann = member(&mut rooms, "ann", "board");
+    let bob = member(&mut rooms, "bob", "board");
+    let lobby = connect(&mut rooms);
+    rooms.take_media_commands();
+    let out = host_request(&mut rooms, ann, ClientMsg::End);
+    assert_eq!(
+        rooms.take_media_commands(),
+        [
+            MediaCommand::Leave { member: ann },
+            MediaCommand::Leave { member: bob }
+        ]
+    );
+    assert_eq!(rooms.room_count(), 0);
+    assert_eq!(
+        hosting_inbox(&out, lobby),
+        [json!({"type": "room", "name": "board", "count": 0, "rooms_total": 0})]
+    );
+    for id in [ann, bob] {
+        let frames = hosting_inbox(&out, id);
+        assert_eq!(
+            frames[0],
+            json!({"type": "ended", "room": "board", "by": ann.to_string()})
+        );
+        assert_eq!(frames[1]["type"], "rooms");
+        assert_eq!(rooms.room_of(id), None);
+    }
+}
+
+/// A random source that has failed.
+#[derive(Debug)]
+struct Broken;
+
+impl Entropy for Broken {
+    fn random16(&mut self) -> Option<[u8; 16]> {
+        None
+    }
+}
+
+#[test]
+fn without_random_bits_a_room_has_no_token_and_no_token_opens_it() {
+    let mut rooms = Rooms::new(Limits::default(), Box::new(Broken));
+    let ann = connect(&mut rooms);
+    let joined = hosting_inbox(&join(&mut rooms, ann, "board"), ann);
+    assert!(joined[0].get("host_token").is_none(), "{}", joined[0]);
+    host_request(&mut rooms, ann, ClientMsg::Lock { locked: true });
+    let bob = connect(&mut rooms);
+    for guess in ["", "null", "00000000000000000000000000000000"] {
+        let host_token = Some(guess.to_owned());
+        let out = rooms.handle(
+            now(),
+            bob,
+            ClientMsg::Join {
+                room: "board".into(),
+                host_token,
+            },
+        );
+        assert_refused(&out, bob, "room_locked");
+    }
 }

@@ -1,0 +1,97 @@
+// The browser scenario of hosting a meeting: the host's tools, a lock that keeps a newcomer
+// out, a co-host, a host who reloads and is host again, removing someone, ending for all.
+
+import assert from 'node:assert/strict';
+import { joinRoom, waitInPage, WAIT_MS } from './lib.mjs';
+
+const selfId = (person) => person.page.evaluate(() => window.roomCall.selfId());
+
+/** A selector for the member list's entry of `id` on a page. */
+const entry = (id) => `#members [data-peer-id="${id}"]`;
+
+/** Waits until `person`'s member list marks `id` with `role` ('host' or 'cohost'). */
+const waitForRole = (person, id, role, what) =>
+  waitForShown(person, `${entry(id)} .member-role.${role}`, what);
+
+/** Waits until `selector` finds something on `person`'s page (or, with `shown` false, nothing). */
+const waitForShown = (person, selector, what, shown = true) =>
+  waitInPage(
+    person,
+    what,
+    ([sel, want]) => (document.querySelector(sel) !== null) === want,
+    [selector, shown],
+  );
+
+/** Waits until `person`'s page shows a message matching `pattern` in its banner. */
+const waitForBanner = (person, pattern, what) =>
+  waitInPage(
+    person,
+    what,
+    (source) => {
+      const banner = document.querySelector('#error');
+      return banner !== null && !banner.hidden && new RegExp(source).test(banner.textContent);
+    },
+    pattern.source,
+  );
+
+async function hosting({ browser, server }) {
+  const ann = await joinRoom(browser, server.url, 'hosted', 'Ann');
+  const bob = await joinRoom(browser, server.url, 'hosted', 'Bob');
+  const annId = await selfId(ann);
+  const bobId = await selfId(bob);
+
+  // Ann made the room, so she hosts it: she has the tools, Bob sees her marked and has none.
+  await waitInPage(ann, 'the host tools', () => !document.querySelector('#host-tools').hidden);
+  await waitForRole(bob, annId, 'host', 'Ann marked host');
+  assert.equal(await bob.page.$eval('#host-tools', (tools) => tools.hidden), true);
+  assert.equal(await bob.page.$$eval('#members .member-actions', (found) => found.length), 0);
+
+  // Locked, the meeting keeps Cat out and says why.
+  await ann.page.click('#lock-room');
+  await waitInPage(bob, 'the meeting shown locked', () =>
+    document.querySelector('#status').textContent.includes('locked'),
+  );
+  const cat = await joinRoom(browser, server.url, 'hosted', 'Cat', { expectJoined: false });
+  await waitForBanner(cat, /locked/, 'a "locked" message');
+
+  // Bob is made co-host: he gets the tools, but not "End for all".
+  await ann.page.click(`${entry(bobId)} .cohost`);
+  await waitInPage(bob, 'a co-host\'s tools', () =>
+    !document.querySelector('#host-tools').hidden && document.querySelector('#end-meeting').hidden,
+  );
+
+  // Ann reloads: while she is gone Bob hosts; back with her token she is host again, though
+  // the meeting is locked, and Bob co-host.
+  await ann.page.reload();
+  await ann.page.click('#join-button');
+  await ann.page.waitForFunction(() => window.roomCall.selfId(), null, { timeout: WAIT_MS });
+  const annAgain = await selfId(ann);
+  assert.notEqual(annAgain, annId, 'a new connection');
+  await waitForRole(bob, annAgain, 'host', 'Ann host again');
+  await waitForRole(bob, bobId, 'cohost', 'Bob co-host again');
+
+  // Unlocked, Cat gets in; Ann removes her, and Cat's page says so.
+  await waitInPage(ann, 'Ann sees the meeting locked', () =>
+    document.querySelector('#lock-room').getAttribute('aria-pressed') === 'true',
+  );
+  await ann.page.click('#lock-room');
+  await waitInPage(ann, 'the meeting unlocked', () =>
+    document.querySelector('#lock-room').getAttribute('aria-pressed') === 'false',
+  );
+  await cat.page.click('#join-button');
+  await cat.page.waitForFunction(() => window.roomCall.selfId(), null, { timeout: WAIT_MS });
+  const catId = await selfId(cat);
+  await waitForShown(ann, entry(catId), 'Cat in the meeting');
+  await ann.page.click(`${entry(catId)} .remove`);
+  await waitForBanner(cat, /Ann removed you/, 'Cat told she was removed');
+  await waitForShown(ann, entry(catId), 'Cat gone', false);
+
+  // Ann ends the meeting for everyone.
+  await ann.page.click('#end-meeting');
+  await waitForBanner(bob, /Ann ended the meeting/, 'Bob told the meeting ended');
+  await waitForBanner(ann, /ended the meeting/, 'Ann told the meeting ended');
+}
+
+export const HOSTING_SCENARIOS = {
+  hosting: { run: hosting, args: [] },
+};
