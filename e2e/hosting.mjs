@@ -92,6 +92,49 @@ async function hosting({ browser, server }) {
   await waitForBanner(ann, /ended the meeting/, 'Ann told the meeting ended');
 }
 
+/** Whether an audio slot of `person`'s connection carries `id` (SFU mode). */
+const waitForHeard = (person, id, heard, what) =>
+  waitInPage(
+    person,
+    what,
+    ([member, want]) => [...window.roomCall.audioSlots().values()].includes(member) === want,
+    [id, heard],
+  );
+
+/**
+ * A host mutes a member for everyone: the member's page turns its microphone off and says who
+ * did it, the others see it off, and the server stops forwarding its sound; the host can only
+ * ask, and the member unmutes itself and is heard again. "Mute all" spares the hosts.
+ */
+async function hostMute({ browser, server }) {
+  const ann = await joinRoom(browser, server.url, 'quiet', 'Ann');
+  const bob = await joinRoom(browser, server.url, 'quiet', 'Bob');
+  const bobId = await selfId(bob);
+  await waitForHeard(ann, bobId, true, "Bob's sound in one of Ann's slots");
+
+  await ann.page.click(`${entry(bobId)} .mute`);
+  await waitForBanner(bob, /Ann muted you/, 'Bob told Ann muted him');
+  await waitInPage(bob, "Bob's mic button off", () =>
+    document.querySelector('#toggle-mic').getAttribute('aria-pressed') === 'false',
+  );
+  await waitInPage(ann, "Bob's tile muted", ([sel]) => document.querySelector(sel) !== null, [
+    `#video-grid .tile.audio-off[data-peer-id="${bobId}"]`,
+  ]);
+  await waitForHeard(ann, bobId, false, 'Bob no longer forwarded to Ann');
+
+  await ann.page.click(`${entry(bobId)} .ask-unmute`);
+  await waitForBanner(bob, /Ann asks you to unmute/, 'Bob asked to unmute');
+  await bob.page.click('#error button');
+  await waitForHeard(ann, bobId, true, 'Bob forwarded again once he unmuted');
+
+  await ann.page.click('#mute-all');
+  await waitForBanner(bob, /Ann muted you/, 'Bob muted by "Mute all"');
+  await waitForHeard(ann, bobId, false, 'Bob not forwarded after "Mute all"');
+  const annId = await selfId(ann);
+  await waitForHeard(bob, annId, true, 'Ann, the host, still heard');
+}
+
 export const HOSTING_SCENARIOS = {
   hosting: { run: hosting, args: [] },
+  'host-mute': { run: hostMute, args: [] },
 };

@@ -87,6 +87,21 @@ export class Connection extends EventTarget {
     return this.send({ type: 'cohost', id, cohost: Boolean(cohost) });
   }
 
+  /** A host's: mutes a member's microphone for everyone. */
+  mute(id) {
+    return this.send({ type: 'mute', id });
+  }
+
+  /** A host's: mutes everyone but the hosts. */
+  muteAll() {
+    return this.send({ type: 'mute_all' });
+  }
+
+  /** A host's: asks a muted member to unmute. */
+  askUnmute(id) {
+    return this.send({ type: 'ask_unmute', id });
+  }
+
   /** The host's: ends the meeting for everyone. */
   end() {
     return this.send({ type: 'end' });

@@ -11,7 +11,8 @@
 // - 'chat' (`entry`: one new entry), 'refused' (`error`: an `error` frame),
 // - 'speaking' (SFU mode: `speaking`, the ids speaking now, and `dominant`),
 // - 'hosts' (who runs the room changed), 'locked' (`locked`, `by`), 'removed' (`by`: a host
-//   sent this page out) and 'ended' (`by`: the host ended the meeting).
+//   sent this page out), 'ended' (`by`: the host ended the meeting), 'muted' (`by`: a host
+//   muted this page's microphone) and 'unmute-asked' (`by`).
 //
 // `hostToken` is the room's host token once the server gave it to this page (as host).
 
@@ -154,6 +155,12 @@ export class RoomState extends EventTarget {
           this.locked = Boolean(frame.locked);
           this.#changed('locked', { locked: this.locked, by: frame.by });
         }
+        break;
+      case 'muted':
+        if (this.inRoom) this.#changed('muted', { by: frame.by });
+        break;
+      case 'unmute_asked':
+        if (this.inRoom) this.#changed('unmute-asked', { by: frame.by });
         break;
       case 'removed':
       case 'ended': {

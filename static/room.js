@@ -106,8 +106,11 @@ const members = new MembersPanel(
   {
     onRemove: (id) => session.remove(id),
     onCohost: (id, cohost) => session.cohost(id, cohost),
+    onMute: (id) => session.mute(id),
+    onAskUnmute: (id) => session.askUnmute(id),
   },
 );
+$('mute-all').addEventListener('click', () => session.muteAll());
 lockButton.addEventListener('click', () => session.lock(!state.locked));
 endButton.addEventListener('click', () => session.end());
 
@@ -235,6 +238,7 @@ window.roomCall = Object.freeze({
   mode: () => state.media,
   peerConnections: () => call?.peerConnections() ?? new Map(),
   videoSlots: () => (call instanceof SfuCall ? call.videoSlots() : new Map()),
+  audioSlots: () => (call instanceof SfuCall ? call.audioSlots() : new Map()),
   selfId: () => (state.inRoom && state.selfId) || null,
 });
 
@@ -469,6 +473,24 @@ state.addEventListener('change', (ev) => {
     case 'ended':
       sentOut(`${ev.detail.by} ended the meeting.`);
       break;
+    case 'muted':
+      // The server already tells everyone the microphone is off; the page follows it.
+      if (media.audioOn) media.setAudioOn(false);
+      banner.show(`${state.nameOf(ev.detail.by)} muted you.`);
+      break;
+    case 'unmute-asked': {
+      if (media.audioOn) break;
+      const unmute = button('primary', 'Unmute');
+      unmute.addEventListener('click', () => {
+        if (media.mic) media.setAudioOn(true);
+        banner.hide();
+      });
+      banner.show(`${state.nameOf(ev.detail.by)} asks you to unmute.`, {
+        sticky: true,
+        action: unmute,
+      });
+      break;
+    }
     case 'refused':
       refused(error);
       break;
@@ -550,7 +572,7 @@ session.addEventListener('open', () => {
 });
 for (const type of ['welcome', 'rooms', 'room', 'joined', 'left', 'peer_joined', 'peer_left',
   'nickname', 'chat', 'media', 'speaking', 'hosts', 'host_token', 'locked', 'removed', 'ended',
-  'error']) {
+  'muted', 'unmute_asked', 'error']) {
   session.addEventListener(type, (ev) => state.apply(ev.detail));
 }
 const inMesh = () => state.inRoom && call instanceof Call;

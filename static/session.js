@@ -26,7 +26,7 @@ export function reconnectDelay(attempt, random = Math.random) {
 const FRAMES = [
   'welcome', 'rooms', 'room', 'joined', 'left', 'peer_joined', 'peer_left', 'nickname', 'chat',
   'media', 'offer', 'answer', 'candidate', 'sfu_answer', 'slots', 'assign', 'speaking', 'hosts',
-  'host_token', 'locked', 'removed', 'ended', 'error',
+  'host_token', 'locked', 'removed', 'ended', 'muted', 'unmute_asked', 'error',
 ];
 
 export class Session extends EventTarget {
@@ -146,6 +146,18 @@ export class Session extends EventTarget {
 
   end() {
     return this.#conn?.end() ?? false;
+  }
+
+  mute(id) {
+    return this.#conn?.mute(id) ?? false;
+  }
+
+  muteAll() {
+    return this.#conn?.muteAll() ?? false;
+  }
+
+  askUnmute(id) {
+    return this.#conn?.askUnmute(id) ?? false;
   }
 
   #open() {

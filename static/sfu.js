@@ -137,6 +137,11 @@ export class SfuCall extends EventTarget {
     return new Map(this.#slots.video);
   }
 
+  /** Which member each audio slot carries, by mid. */
+  audioSlots() {
+    return new Map(this.#slots.audio);
+  }
+
   /** Starts the connection to the server: the page is in the room. */
   start() {
     this.#open = true;

@@ -164,6 +164,13 @@ fn a_host_runs_the_meeting() {
     run("hosting");
 }
 
+/// Through the server: a host mutes a member, who is no longer forwarded until it unmutes
+/// itself when asked; "Mute all" spares the hosts.
+#[test]
+fn a_host_mutes_a_member_for_everyone() {
+    run("host-mute");
+}
+
 /// A full room turns the next person away with a visible message.
 #[test]
 fn a_full_room_says_so() {

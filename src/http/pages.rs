@@ -280,6 +280,7 @@ pub(crate) fn room(name: &RoomName, ice_servers_json: &str, relay_only: bool) ->
                             button #lock-room.secondary type="button" aria-pressed="false" {
                                 "Lock meeting"
                             }
+                            button #mute-all.secondary type="button" { "Mute all" }
                             button #end-meeting.secondary.danger type="button" hidden {
                                 "End for all"
                             }

@@ -278,6 +278,15 @@ impl Engine {
                     }
                 }
             }
+            MediaCommand::Silence { member, silenced } => {
+                let Some(peer) = self.peers.get(&member) else {
+                    return;
+                };
+                if let Some(router) = self.rooms.get_mut(&peer.room) {
+                    router.silence(tick, member, silenced);
+                    self.touched.insert(peer.room.clone());
+                }
+            }
             MediaCommand::View { member, slots } => {
                 let Some(peer) = self.peers.get(&member) else {
                     return;

@@ -472,6 +472,7 @@ mod tests {
                 MediaCommand::Leave { .. } => "leave",
                 MediaCommand::Offer { .. } => "offer",
                 MediaCommand::View { .. } => "view",
+                MediaCommand::Silence { .. } => "silence",
             })
             .collect();
         assert_eq!(kinds, ["join", "leave", "join", "offer"]);

@@ -1,5 +1,6 @@
 // members.js: the list of people in the room, with their microphone and camera, who hosts,
-// and, for the room's hosts, buttons to remove people and name co-hosts.
+// and, for the room's hosts, buttons to mute people or ask them to unmute, remove them and
+// name co-hosts.
 
 import { button, el } from './dom.js';
 
@@ -18,17 +19,21 @@ export class MembersPanel {
   #count;
   #onRemove;
   #onCohost;
+  #onMute;
+  #onAskUnmute;
 
   /**
    * @param {{ list: HTMLElement, count: HTMLElement }} nodes
-   * @param {{ onRemove: (id: string) => void, onCohost: (id: string, cohost: boolean) => void }}
-   *   actions
+   * @param {{ onRemove: (id: string) => void, onCohost: (id: string, cohost: boolean) => void,
+   *   onMute: (id: string) => void, onAskUnmute: (id: string) => void }} actions
    */
-  constructor({ list, count }, { onRemove, onCohost }) {
+  constructor({ list, count }, { onRemove, onCohost, onMute, onAskUnmute }) {
     this.#list = list;
     this.#count = count;
     this.#onRemove = onRemove;
     this.#onCohost = onCohost;
+    this.#onMute = onMute;
+    this.#onAskUnmute = onAskUnmute;
   }
 
   /**
@@ -60,6 +65,13 @@ export class MembersPanel {
 
   #actions(m, mine, role) {
     const actions = el('span', 'member-actions');
+    if (mine === 'host' || (mine === 'cohost' && role === 'member')) {
+      const label = m.audio ? 'Mute' : 'Ask to unmute';
+      const mute = button(`secondary ${m.audio ? 'mute' : 'ask-unmute'}`, label);
+      mute.setAttribute('aria-label', `${label} ${m.name}`);
+      mute.addEventListener('click', () => (m.audio ? this.#onMute : this.#onAskUnmute)(m.id));
+      actions.append(mute);
+    }
     if (mine === 'host') {
       const cohost = role === 'cohost';
       const name = button('secondary cohost', cohost ? 'Unmake co-host' : 'Make co-host');

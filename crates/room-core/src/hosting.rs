@@ -1,9 +1,9 @@
 //! Who runs a meeting: its host, the co-hosts the host named, whether it is locked, and the
 //! host token that makes whoever holds it host again after a reload or a lost connection.
 //!
-//! The first member of an empty room is its host. A host may lock the room, remove a member,
-//! end the meeting for everyone and name or unname co-hosts; a co-host may do all of that but
-//! end the meeting and name co-hosts. When the host leaves, hosting passes to the co-host who
+//! The first member of an empty room is its host. A host may lock the room, remove or mute a
+//! member, end the meeting for everyone and name or unname co-hosts; a co-host may do all of
+//! that but end the meeting and name co-hosts. When the host leaves, hosting passes to the co-host who
 //! has been there longest, or else to the member who has. Nothing here sends a frame: the
 //! room state machine asks and tells its members.
 
@@ -22,6 +22,8 @@ pub enum Action {
     CoHost,
     /// End the meeting for everyone.
     End,
+    /// Mute someone's microphone for everyone, or ask them to unmute.
+    Mute,
 }
 
 /// How much a member runs its room.
@@ -39,7 +41,7 @@ impl Role {
     /// Whether a member of this role may do `action`.
     pub fn may(self, action: Action) -> bool {
         match action {
-            Action::Lock | Action::Remove => self >= Role::CoHost,
+            Action::Lock | Action::Remove | Action::Mute => self >= Role::CoHost,
             Action::CoHost | Action::End => self == Role::Host,
         }
     }
@@ -210,12 +212,19 @@ mod tests {
 
     #[test]
     fn the_host_may_do_everything_a_cohost_all_but_end_and_name_and_a_member_nothing() {
-        for action in [Action::Lock, Action::Remove, Action::CoHost, Action::End] {
+        for action in [
+            Action::Lock,
+            Action::Remove,
+            Action::CoHost,
+            Action::End,
+            Action::Mute,
+        ] {
             assert!(Role::Host.may(action), "{action:?}");
             assert!(!Role::Member.may(action), "{action:?}");
         }
         assert!(Role::CoHost.may(Action::Lock));
         assert!(Role::CoHost.may(Action::Remove));
+        assert!(Role::CoHost.may(Action::Mute));
         assert!(!Role::CoHost.may(Action::End));
         assert!(!Role::CoHost.may(Action::CoHost));
     }

@@ -113,6 +113,13 @@ pub enum MediaCommand {
         /// The slots' sizes.
         slots: Vec<SlotView>,
     },
+    /// Whether `member`'s microphone is forwarded: a host muted it, or it unmuted itself.
+    Silence {
+        /// The member.
+        member: PeerId,
+        /// Whether nobody is to hear it.
+        silenced: bool,
+    },
 }
 
 /// What the media server reports.

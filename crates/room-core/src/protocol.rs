@@ -108,6 +108,18 @@ pub enum ClientMsg {
     },
     /// The host's: end the meeting, sending everyone out of the room.
     End,
+    /// A host's: mute a member's microphone for everyone.
+    Mute {
+        /// The member.
+        id: String,
+    },
+    /// A host's: mute everyone but the hosts.
+    MuteAll,
+    /// A host's: ask a muted member to unmute (only the member can).
+    AskUnmute {
+        /// The member.
+        id: String,
+    },
 }
 
 impl ClientMsg {
@@ -128,6 +140,9 @@ impl ClientMsg {
             ClientMsg::Remove { .. } => "remove",
             ClientMsg::Cohost { .. } => "cohost",
             ClientMsg::End => "end",
+            ClientMsg::Mute { .. } => "mute",
+            ClientMsg::MuteAll => "mute_all",
+            ClientMsg::AskUnmute { .. } => "ask_unmute",
         }
     }
 }
@@ -345,6 +360,16 @@ pub enum ServerMsg {
         /// The room.
         room: RoomName,
         /// The host who removed it.
+        by: PeerId,
+    },
+    /// To a member a host muted: its microphone is off for everyone until it unmutes.
+    Muted {
+        /// The host who did it.
+        by: PeerId,
+    },
+    /// To a muted member: a host asks it to unmute.
+    UnmuteAsked {
+        /// The host who asks.
         by: PeerId,
     },
     /// The host ended the meeting; sent to every member, who are in no room now.

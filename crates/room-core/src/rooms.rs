@@ -108,6 +108,8 @@ struct Peer {
     call: Option<CallId>,
     /// Candidates sent to each member of the room since the last offer or answer to it.
     candidates_to: HashMap<PeerId, u32>,
+    /// Whether a host muted it, and it has not unmuted since (in SFU mode nobody hears it).
+    muted_by_host: bool,
 }
 
 /// A room with at least one member.
@@ -222,6 +224,7 @@ impl Rooms {
                 room: None,
                 call: None,
                 candidates_to: HashMap::new(),
+                muted_by_host: false,
             },
         );
         self.enter_lobby(id);
@@ -286,6 +289,9 @@ impl Rooms {
             ClientMsg::Remove { id } => self.handle_remove(now.tick, from, &id),
             ClientMsg::Cohost { id, cohost } => self.handle_cohost(from, &id, cohost),
             ClientMsg::End => self.handle_end(now.tick, from),
+            ClientMsg::Mute { id } => self.handle_mute(from, &id),
+            ClientMsg::MuteAll => self.handle_mute_all(from),
+            ClientMsg::AskUnmute { id } => self.handle_ask_unmute(from, &id),
         }
     }
 
@@ -751,6 +757,13 @@ impl Rooms {
         let peer = self.peer_mut(id);
         peer.audio = audio;
         peer.video = video;
+        // Unmuting oneself lifts a host's mute: a host may mute, never unmute.
+        if audio && std::mem::take(&mut peer.muted_by_host) && peer.call.is_some() {
+            self.media_commands.push(MediaCommand::Silence {
+                member: id,
+                silenced: false,
+            });
+        }
         let to = self.audience(id);
         vec![Outgoing::many(to, ServerMsg::Media { id, audio, video })]
     }
@@ -764,6 +777,7 @@ impl Rooms {
             self.media_commands.push(MediaCommand::Leave { member: id });
         }
         peer.candidates_to.clear();
+        peer.muted_by_host = false;
         // As in `room_mut`: a member's room exists.
         let room = self.rooms.get_mut(&name).expect("a member's room exists");
         room.members.retain(|member| *member != id);
@@ -853,18 +867,13 @@ impl Rooms {
     }
 
     fn handle_remove(&mut self, now: Tick, id: PeerId, target: &str) -> Vec<Outgoing> {
-        let name = match self.hosting_room(id, Action::Remove) {
-            Ok(name) => name,
-            Err(out) => return out,
-        };
-        let target = match self.signal_target(id, target) {
+        let target = match self.lower_target(id, target, Action::Remove) {
             Ok(target) => target,
             Err(out) => return out,
         };
-        let hosting = &self.rooms[&name].hosting;
-        if hosting.role(target) >= hosting.role(id) {
-            return error(id, ErrorCode::NotHost, "a co-host may not remove a host");
-        }
+        let Some(name) = self.room_of(id).cloned() else {
+            return Vec::new();
+        };
         let mut out = Vec::new();
         self.leave_room(target, &mut out);
         self.room_changed(now, &name, &mut out);
@@ -890,6 +899,84 @@ impl Rooms {
             room.members.clone(),
             ServerMsg::Hosts { hosts },
         )]
+    }
+
+    /// `target` of `id`'s room, if `id` may do `action` to it: another member, of a lower role
+    /// unless `id` is the host.
+    fn lower_target(
+        &self,
+        id: PeerId,
+        target: &str,
+        action: Action,
+    ) -> Result<PeerId, Vec<Outgoing>> {
+        let name = self.hosting_room(id, action)?;
+        let target = self.signal_target(id, target)?;
+        let hosting = &self.rooms[&name].hosting;
+        if hosting.role(target) >= hosting.role(id) {
+            let message = match action {
+                Action::Remove => "a co-host may not remove a host",
+                _ => "a co-host may not mute a host",
+            };
+            return Err(error(id, ErrorCode::NotHost, message));
+        }
+        Ok(target)
+    }
+
+    fn handle_mute(&mut self, id: PeerId, target: &str) -> Vec<Outgoing> {
+        match self.lower_target(id, target, Action::Mute) {
+            Ok(target) => self.mute(id, target),
+            Err(out) => out,
+        }
+    }
+
+    fn handle_mute_all(&mut self, id: PeerId) -> Vec<Outgoing> {
+        let name = match self.hosting_room(id, Action::Mute) {
+            Ok(name) => name,
+            Err(out) => return out,
+        };
+        let room = &self.rooms[&name];
+        let members: Vec<PeerId> = room
+            .members
+            .iter()
+            .copied()
+            .filter(|member| room.hosting.role(*member) == Role::Member)
+            .collect();
+        members
+            .into_iter()
+            .flat_map(|member| self.mute(id, member))
+            .collect()
+    }
+
+    /// `by` mutes `target`: it is told, its room sees its microphone off, and in SFU mode
+    /// the media server stops forwarding it.
+    fn mute(&mut self, by: PeerId, target: PeerId) -> Vec<Outgoing> {
+        let peer = self.peer_mut(target);
+        let was_on = std::mem::replace(&mut peer.audio, false);
+        let video = peer.video;
+        let newly = !std::mem::replace(&mut peer.muted_by_host, true);
+        if newly && peer.call.is_some() {
+            self.media_commands.push(MediaCommand::Silence {
+                member: target,
+                silenced: true,
+            });
+        }
+        let mut out = vec![Outgoing::one(target, ServerMsg::Muted { by })];
+        if was_on {
+            let media = ServerMsg::Media {
+                id: target,
+                audio: false,
+                video,
+            };
+            out.push(Outgoing::many(self.audience(target), media));
+        }
+        out
+    }
+
+    fn handle_ask_unmute(&mut self, id: PeerId, target: &str) -> Vec<Outgoing> {
+        match self.lower_target(id, target, Action::Mute) {
+            Ok(target) => vec![Outgoing::one(target, ServerMsg::UnmuteAsked { by: id })],
+            Err(out) => out,
+        }
     }
 
     fn handle_end(&mut self, now: Tick, id: PeerId) -> Vec<Outgoing> {

@@ -124,6 +124,9 @@ fn client_msg() -> impl Strategy<Value = ClientMsg> {
         any::<String>().prop_map(|id| ClientMsg::Remove { id }),
         (any::<String>(), any::<bool>()).prop_map(|(id, cohost)| ClientMsg::Cohost { id, cohost }),
         Just(ClientMsg::End),
+        any::<String>().prop_map(|id| ClientMsg::Mute { id }),
+        Just(ClientMsg::MuteAll),
+        any::<String>().prop_map(|id| ClientMsg::AskUnmute { id }),
     ]
 }
 
@@ -183,6 +186,9 @@ fn wire_form(msg: &ClientMsg) -> Value {
         ClientMsg::Remove { id } => json!({"type": "remove", "id": id}),
         ClientMsg::Cohost { id, cohost } => json!({"type": "cohost", "id": id, "cohost": cohost}),
         ClientMsg::End => json!({"type": "end"}),
+        ClientMsg::Mute { id } => json!({"type": "mute", "id": id}),
+        ClientMsg::MuteAll => json!({"type": "mute_all"}),
+        ClientMsg::AskUnmute { id } => json!({"type": "ask_unmute", "id": id}),
     }
 }
 
@@ -204,9 +210,11 @@ fn frame_as_list(msg: &ClientMsg) -> Value {
         ClientMsg::Nickname { name: text }
         | ClientMsg::Join { room: text, .. }
         | ClientMsg::Chat { text } => json!([tag, text]),
-        ClientMsg::Leave | ClientMsg::End => json!([tag]),
+        ClientMsg::Leave | ClientMsg::End | ClientMsg::MuteAll => json!([tag]),
         ClientMsg::Lock { locked } => json!([tag, locked]),
-        ClientMsg::Remove { id } => json!([tag, id]),
+        ClientMsg::Remove { id } | ClientMsg::Mute { id } | ClientMsg::AskUnmute { id } => {
+            json!([tag, id])
+        }
         ClientMsg::Cohost { id, cohost } => json!([tag, id, cohost]),
         ClientMsg::Offer { to, sdp } | ClientMsg::Answer { to, sdp } => json!([tag, to, sdp]),
         ClientMsg::Candidate { to, candidate } => {
@@ -799,7 +807,10 @@ impl Model {
             ClientMsg::Lock { .. }
             | ClientMsg::Remove { .. }
             | ClientMsg::Cohost { .. }
-            | ClientMsg::End => panic!("the model sends no host's requests: {msg:?}"),
+            | ClientMsg::End
+            | ClientMsg::Mute { .. }
+            | ClientMsg::MuteAll
+            | ClientMsg::AskUnmute { .. } => panic!("the model sends no host's requests: {msg:?}"),
         }
     }
 
@@ -974,7 +985,11 @@ impl Model {
                 };
                 assert_eq!(self.views[host].room.as_ref(), Some(room));
             }
-            ServerMsg::Locked { .. } | ServerMsg::Removed { .. } | ServerMsg::Ended { .. } => {
+            ServerMsg::Locked { .. }
+            | ServerMsg::Removed { .. }
+            | ServerMsg::Ended { .. }
+            | ServerMsg::Muted { .. }
+            | ServerMsg::UnmuteAsked { .. } => {
                 panic!("{msg:?} without a host's request")
             }
             ServerMsg::SfuAnswer { .. }
@@ -1009,7 +1024,9 @@ impl Model {
                     let before = self.media_rooms.remove(&member);
                     assert!(before.is_some(), "{member} left no room");
                 }
-                MediaCommand::Offer { member, .. } | MediaCommand::View { member, .. } => {
+                MediaCommand::Offer { member, .. }
+                | MediaCommand::View { member, .. }
+                | MediaCommand::Silence { member, .. } => {
                     assert!(
                         self.media_rooms.contains_key(&member),
                         "{member} is in no call"
@@ -1232,7 +1249,10 @@ fn check_outcome(
         ClientMsg::Lock { .. }
         | ClientMsg::Remove { .. }
         | ClientMsg::Cohost { .. }
-        | ClientMsg::End => panic!("the model sends no host's requests: {msg:?}"),
+        | ClientMsg::End
+        | ClientMsg::Mute { .. }
+        | ClientMsg::MuteAll
+        | ClientMsg::AskUnmute { .. } => panic!("the model sends no host's requests: {msg:?}"),
     }
 }
 

@@ -1785,3 +1785,45 @@ fn without_random_bits_a_room_has_no_token_and_no_token_opens_it() {
         assert_refused(&out, bob, "room_locked");
     }
 }
+
+#[test]
+fn the_media_server_stops_forwarding_a_muted_member_until_it_unmutes_itself() {
+    let mut rooms = server();
+    let ann = member(&mut rooms, "ann", "quiet");
+    let bob = member(&mut rooms, "bob", "quiet");
+    set_media(&mut rooms, bob, true, true);
+    rooms.take_media_commands();
+    let silence = |silenced| MediaCommand::Silence {
+        member: bob,
+        silenced,
+    };
+    host_request(
+        &mut rooms,
+        ann,
+        ClientMsg::Mute {
+            id: bob.to_string(),
+        },
+    );
+    assert_eq!(rooms.take_media_commands(), [silence(true)]);
+    // Muted again, or turning the camera off, changes nothing for the media server.
+    host_request(&mut rooms, ann, ClientMsg::MuteAll);
+    set_media(&mut rooms, bob, false, false);
+    assert_eq!(rooms.take_media_commands(), []);
+    set_media(&mut rooms, bob, true, false);
+    assert_eq!(rooms.take_media_commands(), [silence(false)]);
+    set_media(&mut rooms, bob, true, true);
+    assert_eq!(rooms.take_media_commands(), []);
+    // A mute lasts one stay: after leaving and coming back Bob is heard when he unmutes.
+    host_request(
+        &mut rooms,
+        ann,
+        ClientMsg::Mute {
+            id: bob.to_string(),
+        },
+    );
+    leave(&mut rooms, bob);
+    join(&mut rooms, bob, "quiet");
+    rooms.take_media_commands();
+    set_media(&mut rooms, bob, true, false);
+    assert_eq!(rooms.take_media_commands(), []);
+}
