@@ -134,7 +134,39 @@ async function hostMute({ browser, server }) {
   await waitForHeard(bob, annId, true, 'Ann, the host, still heard');
 }
 
+/**
+ * Hands and reactions: Bob raises his hand with the H key and Ann sees it on his tile and in
+ * the list; his reaction shows on his tile on Ann's page; Ann, the host, lowers his hand.
+ */
+async function hands({ browser, server }) {
+  const ann = await joinRoom(browser, server.url, 'talk', 'Ann');
+  const bob = await joinRoom(browser, server.url, 'talk', 'Bob');
+  const bobId = await selfId(bob);
+  const tile = `#video-grid .tile[data-peer-id="${bobId}"]`;
+  await waitForShown(ann, tile, "Bob's tile");
+
+  await bob.page.keyboard.press('h');
+  await waitInPage(ann, "Bob's hand on his tile", ([sel]) =>
+    document.querySelector(`${sel} .tile-hand`)?.textContent === '✋ 1', [tile]);
+  await waitForShown(ann, `${entry(bobId)} .member-hand`, "Bob's hand in the list");
+  await waitInPage(bob, "Bob's hand button pressed", () =>
+    document.querySelector('#raise-hand').getAttribute('aria-pressed') === 'true',
+  );
+
+  await bob.page.click('#react');
+  await bob.page.click('#reaction-picker [data-emoji="🎉"]');
+  await waitInPage(ann, "Bob's 🎉 on his tile", ([sel]) =>
+    document.querySelector(`${sel} .tile-reaction`)?.textContent === '🎉', [tile]);
+
+  await ann.page.click(`${entry(bobId)} .lower-hand`);
+  await waitInPage(bob, 'Bob told his hand is down', () =>
+    document.querySelector('#raise-hand').getAttribute('aria-pressed') === 'false',
+  );
+  await waitForShown(ann, `${entry(bobId)} .member-hand`, "Bob's hand gone from the list", false);
+}
+
 export const HOSTING_SCENARIOS = {
+  hands: { run: hands, args: [] },
   hosting: { run: hosting, args: [] },
   'host-mute': { run: hostMute, args: [] },
 };

@@ -102,6 +102,21 @@ export class Connection extends EventTarget {
     return this.send({ type: 'ask_unmute', id });
   }
 
+  /** Raises this member's hand, or lowers it. */
+  hand(raised) {
+    return this.send({ type: 'hand', raised: Boolean(raised) });
+  }
+
+  /** A host's: lowers a member's hand. */
+  lowerHand(id) {
+    return this.send({ type: 'lower_hand', id });
+  }
+
+  /** Sends a reaction (one of the page's few emoji). */
+  react(emoji) {
+    return this.send({ type: 'react', emoji });
+  }
+
   /** The host's: ends the meeting for everyone. */
   end() {
     return this.send({ type: 'end' });

@@ -12,7 +12,8 @@
 // - 'speaking' (SFU mode: `speaking`, the ids speaking now, and `dominant`),
 // - 'hosts' (who runs the room changed), 'locked' (`locked`, `by`), 'removed' (`by`: a host
 //   sent this page out), 'ended' (`by`: the host ended the meeting), 'muted' (`by`: a host
-//   muted this page's microphone) and 'unmute-asked' (`by`).
+//   muted this page's microphone), 'unmute-asked' (`by`), 'hands' (the raised hands changed)
+//   and 'reaction' (`from`, `emoji`).
 //
 // `hostToken` is the room's host token once the server gave it to this page (as host).
 
@@ -39,6 +40,8 @@ export class RoomState extends EventTarget {
   hosts = [];
   /** Whether the room keeps newcomers out. */
   locked = false;
+  /** The raised hands, in the order they went up. */
+  hands = [];
   /** The room's host token, if the server gave it to this page. */
   hostToken = null;
 
@@ -72,6 +75,7 @@ export class RoomState extends EventTarget {
     this.dominant = null;
     this.hosts = [];
     this.locked = false;
+    this.hands = [];
   }
 
   /** Takes one server frame. */
@@ -156,6 +160,17 @@ export class RoomState extends EventTarget {
           this.#changed('locked', { locked: this.locked, by: frame.by });
         }
         break;
+      case 'hands':
+        if (this.inRoom && Array.isArray(frame.hands)) {
+          this.hands = frame.hands;
+          this.#changed('hands');
+        }
+        break;
+      case 'reaction':
+        if (this.inRoom && this.members.has(frame.from)) {
+          this.#changed('reaction', { from: frame.from, emoji: frame.emoji });
+        }
+        break;
       case 'muted':
         if (this.inRoom) this.#changed('muted', { by: frame.by });
         break;
@@ -188,6 +203,7 @@ export class RoomState extends EventTarget {
     }
     this.hosts = Array.isArray(frame.hosts) ? frame.hosts : [];
     this.locked = Boolean(frame.locked);
+    this.hands = Array.isArray(frame.hands) ? frame.hands : [];
     if (typeof frame.host_token === 'string') this.hostToken = frame.host_token;
     this.#changed('joined');
   }

@@ -108,6 +108,7 @@ const members = new MembersPanel(
     onCohost: (id, cohost) => session.cohost(id, cohost),
     onMute: (id) => session.mute(id),
     onAskUnmute: (id) => session.askUnmute(id),
+    onLowerHand: (id) => session.lowerHand(id),
   },
 );
 $('mute-all').addEventListener('click', () => session.muteAll());
@@ -128,6 +129,9 @@ const controls = new Controls(
     mic: $('toggle-mic'),
     camera: $('toggle-camera'),
     share: $('share-screen'),
+    hand: $('raise-hand'),
+    react: $('react'),
+    picker: $('reaction-picker'),
     settings: $('toggle-settings'),
     settingsPanel,
   },
@@ -135,6 +139,8 @@ const controls = new Controls(
     toggleMic: () => media.mic && media.setAudioOn(!media.audioOn),
     toggleCamera: () => media.camera && media.setVideoOn(!media.videoOn),
     toggleShare,
+    toggleHand: () => session.hand(!state.hands.includes(state.selfId)),
+    react: (emoji) => session.react(emoji),
     canShare: canShareScreen(),
     shortcutsOn: () => state.inRoom,
   },
@@ -320,7 +326,9 @@ async function toggleShare() {
 // ---- being in the meeting ----------------------------------------------------------------------
 
 function renderMembers() {
-  members.render(state.members, state.selfId, (id) => state.roleOf(id));
+  members.render(state.members, state.selfId, (id) => state.roleOf(id), state.hands);
+  grid.setHands(state.hands);
+  controls.showHand(state.hands.includes(state.selfId));
   const role = state.inRoom ? state.roleOf(state.selfId) : 'member';
   $('host-tools').hidden = role === 'member';
   endButton.hidden = role !== 'host';
@@ -473,6 +481,12 @@ state.addEventListener('change', (ev) => {
     case 'ended':
       sentOut(`${ev.detail.by} ended the meeting.`);
       break;
+    case 'hands':
+      renderMembers();
+      break;
+    case 'reaction':
+      grid.showReaction(ev.detail.from, ev.detail.emoji);
+      break;
     case 'muted':
       // The server already tells everyone the microphone is off; the page follows it.
       if (media.audioOn) media.setAudioOn(false);
@@ -534,6 +548,8 @@ function joined() {
 }
 
 function refused({ code, message, limit }) {
+  // A reaction clicked again too soon is dropped, as meeting apps do, without a word.
+  if (code === 'too_many_reactions') return;
   if (code === 'media_failed' && call instanceof SfuCall) {
     call.failed(message);
     return;
@@ -572,7 +588,7 @@ session.addEventListener('open', () => {
 });
 for (const type of ['welcome', 'rooms', 'room', 'joined', 'left', 'peer_joined', 'peer_left',
   'nickname', 'chat', 'media', 'speaking', 'hosts', 'host_token', 'locked', 'removed', 'ended',
-  'muted', 'unmute_asked', 'error']) {
+  'muted', 'unmute_asked', 'hands', 'reaction', 'error']) {
   session.addEventListener(type, (ev) => state.apply(ev.detail));
 }
 const inMesh = () => state.inRoom && call instanceof Call;

@@ -26,7 +26,8 @@ export function reconnectDelay(attempt, random = Math.random) {
 const FRAMES = [
   'welcome', 'rooms', 'room', 'joined', 'left', 'peer_joined', 'peer_left', 'nickname', 'chat',
   'media', 'offer', 'answer', 'candidate', 'sfu_answer', 'slots', 'assign', 'speaking', 'hosts',
-  'host_token', 'locked', 'removed', 'ended', 'muted', 'unmute_asked', 'error',
+  'host_token', 'locked', 'removed', 'ended', 'muted', 'unmute_asked', 'hands', 'reaction',
+  'error',
 ];
 
 export class Session extends EventTarget {
@@ -150,6 +151,18 @@ export class Session extends EventTarget {
 
   mute(id) {
     return this.#conn?.mute(id) ?? false;
+  }
+
+  hand(raised) {
+    return this.#conn?.hand(raised) ?? false;
+  }
+
+  lowerHand(id) {
+    return this.#conn?.lowerHand(id) ?? false;
+  }
+
+  react(emoji) {
+    return this.#conn?.react(emoji) ?? false;
   }
 
   muteAll() {

@@ -171,6 +171,13 @@ fn a_host_mutes_a_member_for_everyone() {
     run("host-mute");
 }
 
+/// A raised hand and a reaction show on the member's tile for the others; a host lowers the
+/// hand.
+#[test]
+fn hands_and_reactions_show_on_the_tiles() {
+    run("hands");
+}
+
 /// A full room turns the next person away with a visible message.
 #[test]
 fn a_full_room_says_so() {

@@ -8,7 +8,7 @@ use maud::{html, Markup, DOCTYPE};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use room_core::chat::TEXT_MAX_CHARS;
 use room_core::names::{RoomName, NICKNAME_MAX_CHARS, ROOM_NAME_MAX_CHARS};
-use room_core::protocol::{RoomInfo, ROOM_LIST_MAX};
+use room_core::protocol::{RoomInfo, REACTIONS, ROOM_LIST_MAX};
 use room_core::rooms::RoomList;
 
 use crate::excerpt::excerpt;
@@ -249,6 +249,25 @@ pub(crate) fn room(name: &RoomName, ice_servers_json: &str, relay_only: bool) ->
                         button #share-screen.control type="button" title="Share your screen" {
                             (icon(SCREEN_ICON, false))
                             span.control-label { "Share" }
+                        }
+                        button #raise-hand.control type="button" aria-pressed="false"
+                            title="Raise hand (H)" {
+                            span.control-emoji aria-hidden="true" { "✋" }
+                            span.control-label { "Raise hand" }
+                        }
+                        div.reactions {
+                            button #react.control type="button" aria-controls="reaction-picker"
+                                aria-expanded="false" title="React" {
+                                span.control-emoji aria-hidden="true" { "😀" }
+                                span.control-label { "React" }
+                            }
+                            div #reaction-picker.reaction-picker role="group"
+                                aria-label="Reactions" hidden {
+                                @for emoji in REACTIONS {
+                                    button.reaction type="button" data-emoji=(emoji)
+                                        aria-label=(format!("React {emoji}")) { (emoji) }
+                                }
+                            }
                         }
                         button #toggle-settings.control type="button" aria-controls="settings"
                             aria-expanded="false" title="Microphone, camera and speaker" {

@@ -1,5 +1,5 @@
-// controls.js: the call's control bar (microphone, camera, screen, settings) and the
-// single-key shortcuts M and V.
+// controls.js: the call's control bar (microphone, camera, screen, hand, reactions, settings)
+// and the single-key shortcuts M, V and H.
 
 import { isTyping } from './dom.js';
 
@@ -19,20 +19,36 @@ export class Controls {
   #mic;
   #camera;
   #share;
+  #hand;
 
   /**
    * @param {{ mic: HTMLButtonElement, camera: HTMLButtonElement, share: HTMLButtonElement,
+   *           hand: HTMLButtonElement, react: HTMLButtonElement, picker: HTMLElement,
    *           settings: HTMLButtonElement, settingsPanel: HTMLElement }} nodes
    * @param {{ toggleMic: () => void, toggleCamera: () => void, toggleShare: () => void,
+   *           toggleHand: () => void, react: (emoji: string) => void,
    *           canShare: boolean, shortcutsOn: () => boolean }} hooks
    */
-  constructor({ mic, camera, share, settings, settingsPanel }, hooks) {
+  constructor({ mic, camera, share, hand, react, picker, settings, settingsPanel }, hooks) {
     this.#mic = mic;
     this.#camera = camera;
     this.#share = share;
+    this.#hand = hand;
     mic.addEventListener('click', hooks.toggleMic);
     camera.addEventListener('click', hooks.toggleCamera);
     share.addEventListener('click', hooks.toggleShare);
+    hand.addEventListener('click', hooks.toggleHand);
+    react.addEventListener('click', () => {
+      picker.hidden = !picker.hidden;
+      react.setAttribute('aria-expanded', String(!picker.hidden));
+    });
+    picker.addEventListener('click', (ev) => {
+      const emoji = ev.target.closest('[data-emoji]')?.dataset.emoji;
+      if (!emoji) return;
+      hooks.react(emoji);
+      picker.hidden = true;
+      react.setAttribute('aria-expanded', 'false');
+    });
     share.hidden = !hooks.canShare;
     settings.addEventListener('click', () => {
       settingsPanel.hidden = !settingsPanel.hidden;
@@ -45,9 +61,19 @@ export class Controls {
       const key = ev.key.toLowerCase();
       if (key === 'm') hooks.toggleMic();
       else if (key === 'v') hooks.toggleCamera();
+      else if (key === 'h') hooks.toggleHand();
       else return;
       ev.preventDefault();
     });
+  }
+
+  /** Shows whether this page's hand is up. */
+  showHand(raised) {
+    this.#hand.setAttribute('aria-pressed', String(raised));
+    this.#hand.classList.toggle('active', raised);
+    const label = raised ? 'Lower hand' : 'Raise hand';
+    this.#hand.querySelector('.control-label').textContent = label;
+    this.#hand.title = `${label} (H)`;
   }
 
   /** Shows what `media` (a LocalMedia) sends. */

@@ -6,6 +6,8 @@
 import { el } from './dom.js';
 
 const TILE_GAP_PX = 8;
+/** How long a reaction stays on its tile. */
+const REACTION_SHOWN_MS = 3000;
 
 /** What a tile says while its connection is not up. */
 const STATE_TEXT = {
@@ -22,7 +24,7 @@ function initial(name) {
 
 export class Grid {
   #node;
-  /** The tiles by peer id: { tile, video, name, letter, state }. */
+  /** The tiles by peer id: { tile, video, name, letter, state, hand, reaction, ... }. */
   #tiles = new Map();
   #onBlockedSound;
   #onSizes;
@@ -79,13 +81,16 @@ export class Grid {
     const letter = el('span', 'tile-initial');
     avatar.append(letter);
     const state = el('div', 'tile-state');
+    const hand = el('div', 'tile-hand');
+    const reaction = el('div', 'tile-reaction');
+    reaction.setAttribute('aria-live', 'polite');
     const footer = el('div', 'tile-footer');
     const mic = el('span', 'tile-mic');
     mic.title = 'Microphone off';
     const name = el('span', 'tile-name');
     footer.append(mic, name);
-    tile.append(video, avatar, state, footer);
-    entry = { tile, video, name, letter, state, self };
+    tile.append(video, avatar, state, hand, reaction, footer);
+    entry = { tile, video, name, letter, state, self, hand, reaction, reactionTimer: 0 };
     this.#tiles.set(id, entry);
     if (!self && !screen) this.setState(id, 'new');
     this.#node.append(tile);
@@ -117,6 +122,26 @@ export class Grid {
       tile.classList.toggle('speaking', speaking.has(id));
       tile.classList.toggle('dominant', id === dominant);
     }
+  }
+
+  /** Marks the raised hands, numbered in the order they went up. */
+  setHands(ids) {
+    for (const [id, { tile, hand }] of this.#tiles) {
+      const place = ids.indexOf(id);
+      tile.classList.toggle('hand-raised', place >= 0);
+      hand.textContent = place >= 0 ? `✋ ${place + 1}` : '';
+    }
+  }
+
+  /** Shows `emoji` on the tile of `id` for a few seconds. */
+  showReaction(id, emoji) {
+    const entry = this.#tiles.get(id);
+    if (!entry) return;
+    entry.reaction.textContent = emoji;
+    clearTimeout(entry.reactionTimer);
+    entry.reactionTimer = setTimeout(() => {
+      entry.reaction.textContent = '';
+    }, REACTION_SHOWN_MS);
   }
 
   /** The ids of every tile. */

@@ -21,19 +21,22 @@ export class MembersPanel {
   #onCohost;
   #onMute;
   #onAskUnmute;
+  #onLowerHand;
 
   /**
    * @param {{ list: HTMLElement, count: HTMLElement }} nodes
    * @param {{ onRemove: (id: string) => void, onCohost: (id: string, cohost: boolean) => void,
-   *   onMute: (id: string) => void, onAskUnmute: (id: string) => void }} actions
+   *   onMute: (id: string) => void, onAskUnmute: (id: string) => void,
+   *   onLowerHand: (id: string) => void }} actions
    */
-  constructor({ list, count }, { onRemove, onCohost, onMute, onAskUnmute }) {
+  constructor({ list, count }, { onRemove, onCohost, onMute, onAskUnmute, onLowerHand }) {
     this.#list = list;
     this.#count = count;
     this.#onRemove = onRemove;
     this.#onCohost = onCohost;
     this.#onMute = onMute;
     this.#onAskUnmute = onAskUnmute;
+    this.#onLowerHand = onLowerHand;
   }
 
   /**
@@ -41,7 +44,7 @@ export class MembersPanel {
    * the page's own role decides which buttons it gets: a host may remove anyone and name
    * co-hosts, a co-host may remove members.
    */
-  render(members, selfId, roleOf) {
+  render(members, selfId, roleOf, hands = []) {
     const mine = roleOf(selfId);
     const items = [...members.values()].map((m) => {
       const li = el('li', m.id === selfId ? 'member me' : 'member');
@@ -50,11 +53,17 @@ export class MembersPanel {
       if (m.id === selfId) li.append(el('span', 'member-you', '(you)'));
       const role = roleOf(m.id);
       if (ROLE_LABELS[role]) li.append(el('span', `member-role ${role}`, ROLE_LABELS[role]));
+      const hand = hands.indexOf(m.id);
+      if (hand >= 0) {
+        const raised = el('span', 'member-hand', `✋ ${hand + 1}`);
+        raised.title = 'Hand raised';
+        li.append(raised);
+      }
       const flags = el('span', 'member-media');
       flags.append(mediaFlag('audio', m.audio), mediaFlag('video', m.video));
       li.append(flags);
       if (m.id !== selfId) {
-        const actions = this.#actions(m, mine, role);
+        const actions = this.#actions(m, mine, role, hand >= 0);
         if (actions.childElementCount > 0) li.append(actions);
       }
       return li;
@@ -63,8 +72,14 @@ export class MembersPanel {
     this.#count.textContent = String(members.size);
   }
 
-  #actions(m, mine, role) {
+  #actions(m, mine, role, handRaised) {
     const actions = el('span', 'member-actions');
+    if (handRaised && mine !== 'member') {
+      const lower = button('secondary lower-hand', 'Lower hand');
+      lower.setAttribute('aria-label', `Lower ${m.name}'s hand`);
+      lower.addEventListener('click', () => this.#onLowerHand(m.id));
+      actions.append(lower);
+    }
     if (mine === 'host' || (mine === 'cohost' && role === 'member')) {
       const label = m.audio ? 'Mute' : 'Ask to unmute';
       const mute = button(`secondary ${m.audio ? 'mute' : 'ask-unmute'}`, label);

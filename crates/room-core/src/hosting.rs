@@ -24,6 +24,8 @@ pub enum Action {
     End,
     /// Mute someone's microphone for everyone, or ask them to unmute.
     Mute,
+    /// Lower someone's raised hand.
+    LowerHand,
 }
 
 /// How much a member runs its room.
@@ -41,7 +43,9 @@ impl Role {
     /// Whether a member of this role may do `action`.
     pub fn may(self, action: Action) -> bool {
         match action {
-            Action::Lock | Action::Remove | Action::Mute => self >= Role::CoHost,
+            Action::Lock | Action::Remove | Action::Mute | Action::LowerHand => {
+                self >= Role::CoHost
+            }
             Action::CoHost | Action::End => self == Role::Host,
         }
     }

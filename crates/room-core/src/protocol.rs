@@ -120,7 +120,28 @@ pub enum ClientMsg {
         /// The member.
         id: String,
     },
+    /// Raise the sender's hand, or lower it.
+    Hand {
+        /// Whether it is up.
+        raised: bool,
+    },
+    /// A host's: lower a member's hand.
+    LowerHand {
+        /// The member.
+        id: String,
+    },
+    /// A reaction, shown briefly on the sender's tile: one of [`REACTIONS`].
+    React {
+        /// The emoji.
+        emoji: String,
+    },
 }
+
+/// The reactions a member may send.
+pub const REACTIONS: [&str; 6] = ["👍", "👏", "❤️", "😂", "😮", "🎉"];
+
+/// How soon after its last reaction a member may send another.
+pub const REACTION_EVERY: std::time::Duration = std::time::Duration::from_millis(300);
 
 impl ClientMsg {
     /// The `type` tag, for logs.
@@ -143,6 +164,9 @@ impl ClientMsg {
             ClientMsg::Mute { .. } => "mute",
             ClientMsg::MuteAll => "mute_all",
             ClientMsg::AskUnmute { .. } => "ask_unmute",
+            ClientMsg::Hand { .. } => "hand",
+            ClientMsg::LowerHand { .. } => "lower_hand",
+            ClientMsg::React { .. } => "react",
         }
     }
 }
@@ -251,6 +275,8 @@ pub enum ServerMsg {
         hosts: Vec<PeerId>,
         /// Whether the room keeps newcomers out.
         locked: bool,
+        /// The raised hands, in the order they went up.
+        hands: Vec<PeerId>,
         /// To the host alone: the secret that makes it host again if it comes back.
         #[serde(skip_serializing_if = "Option::is_none")]
         host_token: Option<String>,
@@ -361,6 +387,18 @@ pub enum ServerMsg {
         room: RoomName,
         /// The host who removed it.
         by: PeerId,
+    },
+    /// The raised hands changed; sent to every member.
+    Hands {
+        /// The raised hands, in the order they went up.
+        hands: Vec<PeerId>,
+    },
+    /// A member reacted; sent to every member, the sender included.
+    Reaction {
+        /// Who reacted.
+        from: PeerId,
+        /// One of [`REACTIONS`].
+        emoji: String,
     },
     /// To a member a host muted: its microphone is off for everyone until it unmutes.
     Muted {
@@ -545,6 +583,10 @@ pub enum ErrorCode {
     NotHost,
     /// The room is locked: only its host, coming back with its host token, may join.
     RoomLocked,
+    /// A reaction that is none of the few a member may send.
+    InvalidReaction,
+    /// A reaction sooner than [`REACTION_EVERY`] after the last; it was dropped.
+    TooManyReactions,
 }
 
 /// Why a text frame could not be read as a [`ClientMsg`].

@@ -15,7 +15,7 @@ use crate::media::{CallId, MediaCommand, MediaEvent, MediaMode, SlotView, TrackI
 use crate::names::{NameError, Nickname, PeerId, RoomName};
 use crate::protocol::{
     ClientMsg, ErrorCode, ErrorDetails, IceCandidate, PeerInfo, RoomInfo, ServerMsg,
-    LOBBY_UPDATE_EVERY, ROOM_LIST_MAX, VERSION,
+    LOBBY_UPDATE_EVERY, REACTIONS, REACTION_EVERY, ROOM_LIST_MAX, VERSION,
 };
 use crate::time::{Now, Tick};
 
@@ -110,6 +110,8 @@ struct Peer {
     candidates_to: HashMap<PeerId, u32>,
     /// Whether a host muted it, and it has not unmuted since (in SFU mode nobody hears it).
     muted_by_host: bool,
+    /// When it last reacted.
+    reacted_at: Option<Tick>,
 }
 
 /// A room with at least one member.
@@ -126,6 +128,8 @@ struct Room {
     speaking: (Vec<PeerId>, Option<PeerId>),
     /// Who runs it.
     hosting: Hosting,
+    /// The raised hands, in the order they went up.
+    hands: Vec<PeerId>,
 }
 
 impl Room {
@@ -225,6 +229,7 @@ impl Rooms {
                 call: None,
                 candidates_to: HashMap::new(),
                 muted_by_host: false,
+                reacted_at: None,
             },
         );
         self.enter_lobby(id);
@@ -292,6 +297,9 @@ impl Rooms {
             ClientMsg::Mute { id } => self.handle_mute(from, &id),
             ClientMsg::MuteAll => self.handle_mute_all(from),
             ClientMsg::AskUnmute { id } => self.handle_ask_unmute(from, &id),
+            ClientMsg::Hand { raised } => self.handle_hand(from, raised),
+            ClientMsg::LowerHand { id } => self.handle_lower_hand(from, &id),
+            ClientMsg::React { emoji } => self.handle_react(now.tick, from, emoji),
         }
     }
 
@@ -505,6 +513,7 @@ impl Rooms {
                 born,
                 speaking: (Vec::new(), None),
                 hosting: Hosting::new(id, token),
+                hands: Vec::new(),
             };
             self.rooms.insert(name.clone(), room);
         }
@@ -795,6 +804,14 @@ impl Rooms {
                 room.members.clone(),
                 ServerMsg::PeerLeft { id },
             ));
+            if room.hands.contains(&id) {
+                room.hands.retain(|hand| *hand != id);
+                let hands = room.hands.clone();
+                out.push(Outgoing::many(
+                    room.members.clone(),
+                    ServerMsg::Hands { hands },
+                ));
+            }
             let host = room.hosting.host();
             if room.hosting.left(id, &room.members) {
                 let hosts = room.hosting.hosts();
@@ -830,6 +847,7 @@ impl Rooms {
             history: room.transcript.history(),
             hosts: hosting.hosts(),
             locked: hosting.locked(),
+            hands: room.hands.clone(),
             host_token: hosting
                 .token()
                 .filter(|_| hosting.host() == id)
@@ -977,6 +995,71 @@ impl Rooms {
             Ok(target) => vec![Outgoing::one(target, ServerMsg::UnmuteAsked { by: id })],
             Err(out) => out,
         }
+    }
+
+    fn handle_hand(&mut self, id: PeerId, raised: bool) -> Vec<Outgoing> {
+        let Some(name) = self.room_of(id).cloned() else {
+            return error(id, ErrorCode::NotInRoom, "join a room first");
+        };
+        self.set_hand(&name, id, raised)
+    }
+
+    fn handle_lower_hand(&mut self, id: PeerId, target: &str) -> Vec<Outgoing> {
+        let name = match self.hosting_room(id, Action::LowerHand) {
+            Ok(name) => name,
+            Err(out) => return out,
+        };
+        let Some(target) = PeerId::parse(target).filter(|t| self.room_of(*t) == Some(&name)) else {
+            let message = format!("no member {target:?} in this room");
+            return refuse(
+                id,
+                ErrorCode::UnknownPeer,
+                message,
+                ErrorDetails::peer(target),
+            );
+        };
+        self.set_hand(&name, target, false)
+    }
+
+    /// Raises or lowers `id`'s hand in `name`; every member hears the hands as they are.
+    fn set_hand(&mut self, name: &RoomName, id: PeerId, raised: bool) -> Vec<Outgoing> {
+        let room = self.room_mut(name);
+        let up = room.hands.contains(&id);
+        if raised && !up {
+            room.hands.push(id);
+        } else if !raised && up {
+            room.hands.retain(|hand| *hand != id);
+        }
+        let hands = room.hands.clone();
+        vec![Outgoing::many(
+            room.members.clone(),
+            ServerMsg::Hands { hands },
+        )]
+    }
+
+    fn handle_react(&mut self, now: Tick, id: PeerId, emoji: String) -> Vec<Outgoing> {
+        let Some(name) = self.room_of(id).cloned() else {
+            return error(id, ErrorCode::NotInRoom, "join a room first");
+        };
+        if !REACTIONS.contains(&emoji.as_str()) {
+            let message = format!("a reaction is one of {}", REACTIONS.join(" "));
+            return error(id, ErrorCode::InvalidReaction, message);
+        }
+        let peer = self.peer_mut(id);
+        if peer
+            .reacted_at
+            .is_some_and(|at| now.since(at) < REACTION_EVERY)
+        {
+            let every = REACTION_EVERY.as_millis();
+            let message = format!("one reaction every {every} ms: this one was dropped");
+            return error(id, ErrorCode::TooManyReactions, message);
+        }
+        peer.reacted_at = Some(now);
+        let members = self.room_mut(&name).members.clone();
+        vec![Outgoing::many(
+            members,
+            ServerMsg::Reaction { from: id, emoji },
+        )]
     }
 
     fn handle_end(&mut self, now: Tick, id: PeerId) -> Vec<Outgoing> {

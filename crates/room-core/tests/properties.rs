@@ -127,6 +127,9 @@ fn client_msg() -> impl Strategy<Value = ClientMsg> {
         any::<String>().prop_map(|id| ClientMsg::Mute { id }),
         Just(ClientMsg::MuteAll),
         any::<String>().prop_map(|id| ClientMsg::AskUnmute { id }),
+        any::<bool>().prop_map(|raised| ClientMsg::Hand { raised }),
+        any::<String>().prop_map(|id| ClientMsg::LowerHand { id }),
+        any::<String>().prop_map(|emoji| ClientMsg::React { emoji }),
     ]
 }
 
@@ -189,6 +192,9 @@ fn wire_form(msg: &ClientMsg) -> Value {
         ClientMsg::Mute { id } => json!({"type": "mute", "id": id}),
         ClientMsg::MuteAll => json!({"type": "mute_all"}),
         ClientMsg::AskUnmute { id } => json!({"type": "ask_unmute", "id": id}),
+        ClientMsg::Hand { raised } => json!({"type": "hand", "raised": raised}),
+        ClientMsg::LowerHand { id } => json!({"type": "lower_hand", "id": id}),
+        ClientMsg::React { emoji } => json!({"type": "react", "emoji": emoji}),
     }
 }
 
@@ -212,9 +218,12 @@ fn frame_as_list(msg: &ClientMsg) -> Value {
         | ClientMsg::Chat { text } => json!([tag, text]),
         ClientMsg::Leave | ClientMsg::End | ClientMsg::MuteAll => json!([tag]),
         ClientMsg::Lock { locked } => json!([tag, locked]),
-        ClientMsg::Remove { id } | ClientMsg::Mute { id } | ClientMsg::AskUnmute { id } => {
-            json!([tag, id])
-        }
+        ClientMsg::Remove { id }
+        | ClientMsg::Mute { id }
+        | ClientMsg::AskUnmute { id }
+        | ClientMsg::LowerHand { id } => json!([tag, id]),
+        ClientMsg::Hand { raised } => json!([tag, raised]),
+        ClientMsg::React { emoji } => json!([tag, emoji]),
         ClientMsg::Cohost { id, cohost } => json!([tag, id, cohost]),
         ClientMsg::Offer { to, sdp } | ClientMsg::Answer { to, sdp } => json!([tag, to, sdp]),
         ClientMsg::Candidate { to, candidate } => {
@@ -810,7 +819,12 @@ impl Model {
             | ClientMsg::End
             | ClientMsg::Mute { .. }
             | ClientMsg::MuteAll
-            | ClientMsg::AskUnmute { .. } => panic!("the model sends no host's requests: {msg:?}"),
+            | ClientMsg::AskUnmute { .. }
+            | ClientMsg::Hand { .. }
+            | ClientMsg::LowerHand { .. }
+            | ClientMsg::React { .. } => {
+                panic!("the model sends no hosting, hands or reactions: {msg:?}")
+            }
         }
     }
 
@@ -989,7 +1003,9 @@ impl Model {
             | ServerMsg::Removed { .. }
             | ServerMsg::Ended { .. }
             | ServerMsg::Muted { .. }
-            | ServerMsg::UnmuteAsked { .. } => {
+            | ServerMsg::UnmuteAsked { .. }
+            | ServerMsg::Hands { .. }
+            | ServerMsg::Reaction { .. } => {
                 panic!("{msg:?} without a host's request")
             }
             ServerMsg::SfuAnswer { .. }
@@ -1252,7 +1268,12 @@ fn check_outcome(
         | ClientMsg::End
         | ClientMsg::Mute { .. }
         | ClientMsg::MuteAll
-        | ClientMsg::AskUnmute { .. } => panic!("the model sends no host's requests: {msg:?}"),
+        | ClientMsg::AskUnmute { .. }
+        | ClientMsg::Hand { .. }
+        | ClientMsg::LowerHand { .. }
+        | ClientMsg::React { .. } => {
+            panic!("the model sends no hosting, hands or reactions: {msg:?}")
+        }
     }
 }
 

@@ -153,7 +153,7 @@ fn wire(msg: &ServerMsg) -> Value {
 fn plain(msg: &ServerMsg) -> Value {
     let mut frame = wire(msg);
     if let Some(fields) = frame.as_object_mut().filter(|f| f["type"] == "joined") {
-        for key in ["hosts", "locked", "host_token"] {
+        for key in ["hosts", "locked", "host_token", "hands"] {
             fields.remove(key);
         }
     }
@@ -1826,4 +1826,26 @@ fn the_media_server_stops_forwarding_a_muted_member_until_it_unmutes_itself() {
     rooms.take_media_commands();
     set_media(&mut rooms, bob, true, false);
     assert_eq!(rooms.take_media_commands(), []);
+}
+
+#[test]
+fn a_member_may_react_again_once_the_interval_is_over() {
+    let mut rooms = server();
+    let ann = member(&mut rooms, "ann", "talk");
+    let react = |rooms: &mut Rooms, millis| {
+        let emoji = "👏".to_owned();
+        rooms.handle(at(millis), ann, ClientMsg::React { emoji })
+    };
+    assert_eq!(
+        hosting_inbox(&react(&mut rooms, 10_000), ann)[0]["type"],
+        "reaction"
+    );
+    assert_refused(&react(&mut rooms, 10_299), ann, "too_many_reactions");
+    assert_eq!(
+        hosting_inbox(&react(&mut rooms, 10_300), ann)[0]["type"],
+        "reaction"
+    );
+    // The lobby has no tiles to react on.
+    leave(&mut rooms, ann);
+    assert_refused(&react(&mut rooms, 20_000), ann, "not_in_room");
 }
