@@ -184,7 +184,12 @@ export async function joinRoom(
   serverUrl,
   room,
   nickname,
-  { expectJoined = true, watchOnly = false, viewport = { width: 1280, height: 800 } } = {},
+  {
+    expectJoined = true,
+    watchOnly = false,
+    viewport = { width: 1280, height: 800 },
+    pressJoin = true,
+  } = {},
 ) {
   const context = await browser.newContext({
     ignoreHTTPSErrors: true,
@@ -195,10 +200,22 @@ export async function joinRoom(
     localStorage.setItem('room.nickname', name);
   }, nickname);
   if (watchOnly) {
-    // The fake-UI switch grants every request; this page's person refuses instead.
+    // The fake-UI switch grants every request; this page's person refuses instead, until the
+    // test lets the page have them (`window.roomAllowMedia = true`). Refused, Chromium lists
+    // the devices without ids or names, as it does for a page that was denied them.
     await context.addInitScript(() => {
-      navigator.mediaDevices.getUserMedia = () =>
-        Promise.reject(new DOMException('Permission denied', 'NotAllowedError'));
+      const devices = navigator.mediaDevices;
+      const ask = devices.getUserMedia.bind(devices);
+      const list = devices.enumerateDevices.bind(devices);
+      devices.getUserMedia = (constraints) =>
+        window.roomAllowMedia
+          ? ask(constraints)
+          : Promise.reject(new DOMException('Permission denied', 'NotAllowedError'));
+      devices.enumerateDevices = async () => {
+        const found = await list();
+        if (window.roomAllowMedia) return found;
+        return found.map(({ kind }) => ({ deviceId: '', groupId: '', kind, label: '' }));
+      };
     });
   }
   const page = await context.newPage();
@@ -209,6 +226,7 @@ export async function joinRoom(
   });
   opened.push({ nickname, problems });
   await page.goto(`${serverUrl}/room/${encodeURIComponent(room)}`);
+  if (!pressJoin) return { page, context, nickname, problems };
   await page.click('#join-button');
   if (expectJoined) {
     await page.waitForFunction(() => window.roomCall && window.roomCall.selfId(), null, {

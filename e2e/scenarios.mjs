@@ -12,8 +12,9 @@ import {
   waitForInboundGrowth,
   waitForRemoteVideo,
   waitInPage,
+  WAIT_MS,
 } from './lib.mjs';
-import { HOSTING_SCENARIOS } from './hosting.mjs';
+import { MEETING_SCENARIOS } from './meeting.mjs';
 import { SFU_SCENARIOS } from './sfu.mjs';
 
 /** The flags of a server whose calls are peer to peer. */
@@ -149,13 +150,23 @@ async function mediaControls({ browser, server }) {
 
 /** A room at its cap refuses the next person with a visible message. */
 async function roomFull({ browser, server }) {
-  await joinRoom(browser, server.url, 'small', 'Ann');
+  const ann = await joinRoom(browser, server.url, 'small', 'Ann');
   await joinRoom(browser, server.url, 'small', 'Bob');
-  const cat = await joinRoom(browser, server.url, 'small', 'Cat', { expectJoined: false });
-  await waitInPage(cat, 'a visible "room is full" message', () => {
-    const error = document.querySelector('#error');
-    return error && !error.hidden && error.offsetParent !== null && /full/i.test(error.textContent);
+  // Cat sees the room is full before pressing anything, and cannot press Join.
+  const cat = await joinRoom(browser, server.url, 'small', 'Cat', { pressJoin: false });
+  await waitInPage(cat, 'a visible "room is full (2 people)" before joining', () => {
+    const occupancy = document.querySelector('#occupancy');
+    return occupancy.offsetParent !== null && /full \(2 people\)/.test(occupancy.textContent);
   });
+  assert.equal(await cat.page.$eval('#join-button', (button) => button.disabled), true);
+  // A place frees up: Cat is told, and joins.
+  await ann.page.click('#leave');
+  await waitInPage(cat, 'a place is free', () =>
+    /place is free/.test(document.querySelector('#status').textContent) &&
+    !document.querySelector('#join-button').disabled,
+  );
+  await cat.page.click('#join-button');
+  await cat.page.waitForFunction(() => window.roomCall.selfId(), null, { timeout: WAIT_MS });
 }
 
 /** The same call over https and wss with a self-signed certificate. */
@@ -257,5 +268,5 @@ export const SCENARIOS = {
     ],
   },
   ...SFU_SCENARIOS,
-  ...HOSTING_SCENARIOS,
+  ...MEETING_SCENARIOS,
 };

@@ -73,7 +73,7 @@ export function explainMediaError(err, kind = 'both') {
     case 'PermissionDeniedError':
       return (
         `Your browser blocked the ${noun} for this page. Allow it in the site settings ` +
-        '(the icon next to the address) and reload, or join without it.'
+        '(the icon next to the address) and press Try again, or join without it.'
       );
     case 'SecurityError':
       return mediaUnavailableReason() ?? `The browser does not allow the ${noun} here.`;
@@ -267,10 +267,11 @@ export class LocalMedia extends EventTarget {
 
 /**
  * The devices by kind: { audioinput, videoinput, audiooutput }, each a list of
- * { deviceId, label }. Labels are empty until the page has had permission once.
+ * { deviceId, label }, and `hidden`: by kind, how many the browser lists without letting the
+ * page use them (no permission). Labels are empty until the page has had permission once.
  */
 export async function listDevices() {
-  const lists = { audioinput: [], videoinput: [], audiooutput: [] };
+  const lists = { audioinput: [], videoinput: [], audiooutput: [], hidden: {} };
   if (!navigator.mediaDevices?.enumerateDevices) return lists;
   let devices = [];
   try {
@@ -279,8 +280,13 @@ export async function listDevices() {
     return lists;
   }
   for (const device of devices) {
-    // Without permission browsers list placeholder devices with an empty id: no use to pick.
-    if (!lists[device.kind] || !device.deviceId) continue;
+    // Without permission browsers list placeholder devices with an empty id: no use to pick,
+    // but they say the devices are there, only blocked.
+    if (!lists[device.kind]) continue;
+    if (!device.deviceId) {
+      lists.hidden[device.kind] = (lists.hidden[device.kind] ?? 0) + 1;
+      continue;
+    }
     lists[device.kind].push({ deviceId: device.deviceId, label: device.label });
   }
   return lists;

@@ -47,6 +47,8 @@ const renameButton = $('rename');
 const copyLinkButton = $('copy-link');
 
 const NICKNAME_MAX = maxChars(nicknameInput);
+/** How many a room may hold, from the page. */
+const MAX_ROOM_SIZE = Number(page.dataset.maxRoomSize);
 /** Error codes after which this page cannot be in its room. */
 const FATAL_ERRORS = new Set(['room_full', 'invalid_room', 'room_locked']);
 
@@ -66,6 +68,8 @@ let speakerId = savedSpeakerId();
 let soundBlocked = false;
 /** Set when the person leaves: the page is done with the meeting. */
 let leaving = false;
+/** Whether the room was full when its count last came, before joining. */
+let roomWasFull = false;
 
 const prejoin = new Prejoin({
   section: $('prejoin'),
@@ -80,6 +84,7 @@ const prejoin = new Prejoin({
   micOn: $('prejoin-mic'),
   cameraOn: $('prejoin-camera'),
   mediaError: $('media-error'),
+  retry: $('media-retry'),
   join: $('join-button'),
 });
 
@@ -116,7 +121,13 @@ lockButton.addEventListener('click', () => session.lock(!state.locked));
 endButton.addEventListener('click', () => session.end());
 
 const chat = new ChatPanel(
-  { log: $('chat-log'), form: $('chat-form'), input: $('chat-input'), send: $('chat-send') },
+  {
+    log: $('chat-log'),
+    form: $('chat-form'),
+    input: $('chat-input'),
+    send: $('chat-send'),
+    badge: $('chat-unread'),
+  },
   {
     selfId: () => state.selfId,
     onSend: (text) => session.chat(text),
@@ -419,7 +430,7 @@ state.addEventListener('change', (ev) => {
       }
       break;
     case 'occupancy':
-      prejoin.showOccupancy(count);
+      if (!state.inRoom) showOccupancy(count);
       break;
     case 'joined':
       joined();
@@ -544,6 +555,17 @@ function joined() {
   if (call instanceof SfuCall) {
     call.start();
     showSlots();
+  }
+}
+
+/** The count before joining; when a full room gets a free place, says so. */
+function showOccupancy(count) {
+  const full = prejoin.showOccupancy(count, MAX_ROOM_SIZE);
+  const freed = roomWasFull && !full;
+  roomWasFull = full;
+  if (freed && !session.wantInRoom) {
+    status.textContent = 'A place is free: you can join now.';
+    banner.hide();
   }
 }
 
@@ -679,7 +701,12 @@ copyLinkButton.addEventListener('click', async () => {
 
 syncMedia();
 session.start();
-media.start().then(async (problems) => {
+/** Opens the camera and microphone, and says what did not work. */
+async function startMedia() {
+  const problems = await media.start();
   prejoin.showProblems(problems);
   await prejoin.refreshDevices(media, speakerId);
-});
+}
+startMedia();
+// Allowed in the site settings after a refusal, the devices work without a reload.
+prejoin.nodes.retry.addEventListener('click', startMedia);

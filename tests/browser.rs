@@ -171,6 +171,25 @@ fn a_host_mutes_a_member_for_everyone() {
     run("host-mute");
 }
 
+/// With the camera and microphone refused the page says they are blocked, and starts them
+/// without a reload once they are allowed.
+#[test]
+fn blocked_devices_are_said_and_tried_again() {
+    run("blocked-devices");
+}
+
+/// Settings opened in a call on a 1280×800 screen leave the chat's input on screen.
+#[test]
+fn settings_leave_the_chat_input_on_screen() {
+    run("settings-layout");
+}
+
+/// Chats that come while the log is scrolled back are counted on the chat and in the title.
+#[test]
+fn unread_chats_are_counted_until_seen() {
+    run("chat-unread");
+}
+
 /// A raised hand and a reaction show on the member's tile for the others; a host lowers the
 /// hand.
 #[test]
@@ -178,7 +197,8 @@ fn hands_and_reactions_show_on_the_tiles() {
     run("hands");
 }
 
-/// A full room turns the next person away with a visible message.
+/// A full room says so before Join is pressed, which waits; when a place frees up the page says
+/// so and the person joins.
 #[test]
 fn a_full_room_says_so() {
     run("room-full");

@@ -149,7 +149,12 @@ async fn room(req: Request<State>) -> tide::Result {
             let servers = serde_json::to_string(&servers).expect("ICE servers serialise");
             html(
                 StatusCode::Ok,
-                pages::room(&name, &servers, state.ice_relay_only),
+                pages::room(
+                    &name,
+                    &servers,
+                    state.ice_relay_only,
+                    state.hub.max_room_size(),
+                ),
             )
         }
         Err(err) => html(

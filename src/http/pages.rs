@@ -167,16 +167,21 @@ const SETTINGS_ICON: &str =
 /// The name travels to `static/room.js` in the `data-room` attribute of `#room-page`, so the
 /// script never parses it out of the URL; `ice_servers_json` (a JSON array of `RTCIceServer`
 /// objects, `[]` when there are none) travels in `data-ice-servers`, and `relay_only` (calls
-/// only through the TURN servers) in `data-ice-relay-only`. They go through maud's attribute
-/// escaping.
+/// only through the TURN servers) in `data-ice-relay-only`, and how many a room may hold in
+/// `data-max-room-size`. They go through maud's attribute escaping.
 ///
 /// The ids, classes and `data-*` attributes here, and the tiles room.js builds in
 /// `#video-grid` (`div.tile[data-peer-id]`), are the contract with the scripts and the browser
 /// tests.
-pub(crate) fn room(name: &RoomName, ice_servers_json: &str, relay_only: bool) -> Markup {
+pub(crate) fn room(
+    name: &RoomName,
+    ice_servers_json: &str,
+    relay_only: bool,
+    max_room_size: usize,
+) -> Markup {
     let body = html! {
         main #room-page.page.room data-room=(name.as_str()) data-ice-servers=(ice_servers_json)
-            data-ice-relay-only=(relay_only) {
+            data-ice-relay-only=(relay_only) data-max-room-size=(max_room_size) {
             header.room-header {
                 div.room-title-block {
                     h1 #room-title.room-title { (name.as_str()) }
@@ -230,6 +235,7 @@ pub(crate) fn room(name: &RoomName, ice_servers_json: &str, relay_only: bool) ->
                         }
                     }
                     p #media-error.media-error hidden {}
+                    button #media-retry.secondary type="button" hidden { "Try again" }
                     button #join-button.primary.join-button type="submit" disabled { "Join now" }
                 }
             }
@@ -307,7 +313,9 @@ pub(crate) fn room(name: &RoomName, ice_servers_json: &str, relay_only: bool) ->
                         ul #members.members {}
                     }
                     section.panel.chat-panel aria-labelledby="chat-heading" {
-                        h2 #chat-heading { "Chat" }
+                        h2 #chat-heading {
+                            "Chat " span #chat-unread.badge.unread hidden { "0" }
+                        }
                         ol #chat-log.chat-log aria-live="polite" {}
                         form #chat-form.chat-form {
                             label.visually-hidden for="chat-input" { "Message" }
@@ -459,7 +467,7 @@ mod tests {
         assert!(home_page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
         assert!(home_page.contains("/room/%3Cscript%3Ealert%281%29%3C%2Fscript%3E"));
 
-        let room_page = room(&RoomName::parse(evil).unwrap(), "[]", false).into_string();
+        let room_page = room(&RoomName::parse(evil).unwrap(), "[]", false, 8).into_string();
         assert!(!room_page.contains(evil), "{room_page}");
         assert!(room_page.contains(r#"data-room="&lt;script&gt;alert(1)&lt;/script&gt;""#));
         assert!(room_page.contains("<title>&lt;script&gt;alert(1)&lt;/script&gt; · Room</title>"));
@@ -472,6 +480,7 @@ mod tests {
             &RoomName::parse(r#"x" onmouseover="alert(1)"#).unwrap(),
             "[]",
             false,
+            8,
         )
         .into_string();
         assert!(
@@ -483,8 +492,9 @@ mod tests {
     /// The room page carries its name for room.js and has the panels the script fills.
     #[test]
     fn room_page_has_the_name_members_and_chat() {
-        let page = room(&RoomName::parse("회의실 🎥").unwrap(), "[]", false).into_string();
+        let page = room(&RoomName::parse("회의실 🎥").unwrap(), "[]", false, 8).into_string();
         assert!(page.contains(r#"data-room="회의실 🎥""#), "{page}");
+        assert!(page.contains(r#"data-max-room-size="8""#), "{page}");
         assert!(page.contains(r#"data-href="/room/%ED%9A%8C%EC%9D%98%EC%8B%A4%20%F0%9F%8E%A5""#));
         for id in [
             "room-page",
@@ -512,7 +522,7 @@ mod tests {
     /// choice to join without camera or microphone, a place for media errors and the button.
     #[test]
     fn room_page_has_the_prejoin_preview_and_device_pickers() {
-        let page = room(&RoomName::parse("standup").unwrap(), "[]", false).into_string();
+        let page = room(&RoomName::parse("standup").unwrap(), "[]", false, 8).into_string();
         assert!(
             page.contains(
                 r#"<video class="preview" id="preview" muted autoplay playsinline></video>"#
@@ -540,7 +550,7 @@ mod tests {
     /// The call has its grid and one button per control, hidden until room.js joins.
     #[test]
     fn room_page_has_the_call_controls() {
-        let page = room(&RoomName::parse("standup").unwrap(), "[]", false).into_string();
+        let page = room(&RoomName::parse("standup").unwrap(), "[]", false, 8).into_string();
         assert!(
             page.contains(r#"<div class="room-layout" id="call" hidden>"#),
             "{page}"
@@ -570,11 +580,11 @@ mod tests {
     #[test]
     fn ice_servers_travel_escaped_in_a_data_attribute() {
         let name = RoomName::parse("standup").unwrap();
-        let page = room(&name, "[]", false).into_string();
+        let page = room(&name, "[]", false, 8).into_string();
         assert!(page.contains(r#"data-ice-servers="[]""#), "{page}");
 
         let json = r#"[{"urls":["turn:x:3478"],"username":"u\"><script>","credential":"c&d"}]"#;
-        let page = room(&name, json, true).into_string();
+        let page = room(&name, json, true, 8).into_string();
         assert!(
             page.contains(
                 r#"data-ice-servers="[{&quot;urls&quot;:[&quot;turn:x:3478&quot;],&quot;username&quot;:&quot;u\&quot;&gt;&lt;script&gt;&quot;,&quot;credential&quot;:&quot;c&amp;d&quot;}]""#

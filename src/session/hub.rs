@@ -307,6 +307,11 @@ impl Hub {
         });
     }
 
+    /// How many members one room may hold.
+    pub(crate) fn max_room_size(&self) -> usize {
+        self.lock().rooms.limits().max_room_size
+    }
+
     /// How many rooms exist now.
     pub(crate) fn room_count(&self) -> usize {
         self.lock().rooms.room_count()

@@ -1,4 +1,6 @@
-// chat.js: the chat panel: the transcript in seq order, notices from the page, and the input.
+// chat.js: the chat panel: the transcript in seq order, notices from the page, the input, and
+// how many messages came that the person has not seen yet (the log scrolled up, or the tab in
+// the background): a badge on the panel's heading and a count in the tab's title.
 
 import { el, maxChars } from './dom.js';
 
@@ -14,6 +16,10 @@ export class ChatPanel {
   #form;
   #input;
   #send;
+  #badge;
+  #title;
+  /** Messages of others shown while nobody could see them. */
+  #unread = 0;
   /** The rendered entries, by seq. */
   #entries = new Map();
   #selfId = () => null;
@@ -22,15 +28,19 @@ export class ChatPanel {
 
   /**
    * @param {{ log: HTMLElement, form: HTMLFormElement, input: HTMLTextAreaElement,
-   *           send: HTMLButtonElement }} nodes
+   *           send: HTMLButtonElement, badge: HTMLElement }} nodes
    * @param {{ selfId: () => string | null, onSend: (text: string) => boolean,
    *           onTooLong: (max: number) => void }} hooks
    */
-  constructor({ log, form, input, send }, { selfId, onSend, onTooLong }) {
+  constructor({ log, form, input, send, badge }, { selfId, onSend, onTooLong }) {
     this.#log = log;
     this.#form = form;
     this.#input = input;
     this.#send = send;
+    this.#badge = badge;
+    this.#title = document.title;
+    log.addEventListener('scroll', () => this.#maybeSeen());
+    document.addEventListener('visibilitychange', () => this.#maybeSeen());
     this.#selfId = selfId;
     this.maxChars = maxChars(input);
     form.addEventListener('submit', (ev) => {
@@ -63,6 +73,12 @@ export class ChatPanel {
     this.#log.replaceChildren();
     for (const entry of entries) this.add(entry);
     this.#log.scrollTop = this.#log.scrollHeight;
+    this.#setUnread(0);
+  }
+
+  /** How many messages came that nobody has seen yet. */
+  get unread() {
+    return this.#unread;
   }
 
   /** Adds one entry in seq order; an entry already shown is ignored. */
@@ -88,6 +104,7 @@ export class ChatPanel {
     this.#log.insertBefore(li, next);
     this.#entries.set(entry.seq, li);
     if (stick || mine) this.#log.scrollTop = this.#log.scrollHeight;
+    if (!mine && (document.hidden || !this.#atBottom())) this.#setUnread(this.#unread + 1);
   }
 
   /** A line from the page itself (someone joined, left, renamed), not part of the transcript. */
@@ -95,6 +112,19 @@ export class ChatPanel {
     const stick = this.#atBottom();
     this.#log.append(el('li', 'chat-notice', text));
     if (stick) this.#log.scrollTop = this.#log.scrollHeight;
+  }
+
+  /** Seen once the tab is in front and the log is scrolled to its end. */
+  #maybeSeen() {
+    if (!document.hidden && this.#atBottom()) this.#setUnread(0);
+  }
+
+  #setUnread(count) {
+    this.#unread = count;
+    this.#badge.textContent = String(count);
+    this.#badge.hidden = count === 0;
+    this.#badge.setAttribute('aria-label', `${count} unread`);
+    document.title = count === 0 ? this.#title : `(${count}) ${this.#title}`;
   }
 
   #atBottom() {

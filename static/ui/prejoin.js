@@ -6,14 +6,17 @@ import { canChooseSpeaker, listDevices, mediaUnavailableReason } from '../media.
 import { people } from '../common.js';
 import { el } from './dom.js';
 
-function fillSelect(select, devices, current, noun) {
+function fillSelect(select, devices, current, noun, hidden = 0) {
   const options = devices.map((device, i) => {
     const option = el('option', '', device.label || `${noun} ${i + 1}`);
     option.value = device.deviceId;
     return option;
   });
   if (options.length === 0) {
-    const none = el('option', '', mediaUnavailableReason() ? 'Not available' : `No ${noun.toLowerCase()} found`);
+    let text = `No ${noun.toLowerCase()} found`;
+    if (mediaUnavailableReason()) text = 'Not available';
+    else if (hidden > 0) text = `${noun} blocked for this page`;
+    const none = el('option', '', text);
     none.value = '';
     options.push(none);
   }
@@ -31,13 +34,15 @@ function fillSelect(select, devices, current, noun) {
 
 export class Prejoin {
   nodes;
+  #joinable = false;
+  #full = false;
 
   /**
    * @param {{ section: HTMLElement, form: HTMLFormElement, preview: HTMLVideoElement,
    *   previewOff: HTMLElement, occupancy: HTMLElement, devices: HTMLElement,
    *   mic: HTMLSelectElement, camera: HTMLSelectElement, speaker: HTMLSelectElement,
    *   micOn: HTMLInputElement, cameraOn: HTMLInputElement, mediaError: HTMLElement,
-   *   join: HTMLButtonElement }} nodes
+   *   retry: HTMLButtonElement, join: HTMLButtonElement }} nodes
    */
   constructor(nodes) {
     this.nodes = nodes;
@@ -59,18 +64,21 @@ export class Prejoin {
     cameraOn.checked = cameraVisible;
   }
 
-  /** Says what did not work of the camera and microphone. */
+  /** Says what did not work of the camera and microphone, and offers to try again. */
   showProblems(problems) {
     this.nodes.mediaError.textContent = problems.join(' ');
     this.nodes.mediaError.hidden = problems.length === 0;
+    this.nodes.retry.hidden = problems.length === 0;
   }
 
   /** Fills the pickers with the devices there are, the ones in use chosen. */
   async refreshDevices(media, speakerId) {
     const { mic, camera, speaker } = this.nodes;
     const lists = await listDevices();
-    fillSelect(mic, lists.audioinput, media.mic?.getSettings().deviceId, 'Microphone');
-    fillSelect(camera, lists.videoinput, media.camera?.getSettings().deviceId, 'Camera');
+    const { hidden } = lists;
+    const inUse = (track) => track?.getSettings().deviceId;
+    fillSelect(mic, lists.audioinput, inUse(media.mic), 'Microphone', hidden.audioinput);
+    fillSelect(camera, lists.videoinput, inUse(media.camera), 'Camera', hidden.videoinput);
     if (canChooseSpeaker()) {
       const outputs = lists.audiooutput;
       // '' is the system's default output, listed by Chrome as 'default'.
@@ -90,15 +98,31 @@ export class Prejoin {
     }
   }
 
-  /** Says how many people are in the room. */
-  showOccupancy(count) {
-    this.nodes.occupancy.textContent =
-      count === 0 ? 'No one is here yet.' : `${people(count)} ${count === 1 ? 'is' : 'are'} here.`;
+  /**
+   * Says how many people are in the room of at most `limit`; while it is full, Join waits.
+   * Returns whether the room is full.
+   */
+  showOccupancy(count, limit) {
+    this.#full = Number.isInteger(limit) && count >= limit;
+    let text;
+    if (count === 0) text = 'No one is here yet.';
+    else if (this.#full) {
+      text = `This room is full (${people(limit)}). Join opens when someone leaves.`;
+    } else if (Number.isInteger(limit)) text = `${count} of ${people(limit)} here.`;
+    else text = `${people(count)} ${count === 1 ? 'is' : 'are'} here.`;
+    this.nodes.occupancy.textContent = text;
+    this.#showJoinable();
+    return this.#full;
   }
 
-  /** Whether Join may be pressed. */
+  /** Whether Join may be pressed (it still waits while the room is full). */
   setJoinable(joinable) {
-    this.nodes.join.disabled = !joinable;
+    this.#joinable = joinable;
+    this.#showJoinable();
+  }
+
+  #showJoinable() {
+    this.nodes.join.disabled = !this.#joinable || this.#full;
   }
 
   /** Moves the device pickers into the call's `panel` and hides the preview. */

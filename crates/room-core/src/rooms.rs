@@ -214,6 +214,11 @@ impl Rooms {
         }
     }
 
+    /// The rules it keeps.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
     /// A new connection arrived: gives it an id and greets it.
     pub fn connect(&mut self) -> (PeerId, Vec<Outgoing>) {
         self.last_id += 1;

@@ -1,5 +1,6 @@
-// The browser scenario of hosting a meeting: the host's tools, a lock that keeps a newcomer
-// out, a co-host, a host who reloads and is host again, removing someone, ending for all.
+// The browser scenarios of what people expect of a meeting: hosting it (the host's tools, a
+// lock that keeps a newcomer out, a co-host, a host who reloads and is host again, removing
+// someone, muting, ending for all), hands and reactions, and the chat's unread count.
 
 import assert from 'node:assert/strict';
 import { joinRoom, waitInPage, WAIT_MS } from './lib.mjs';
@@ -165,7 +166,101 @@ async function hands({ browser, server }) {
   await waitForShown(ann, `${entry(bobId)} .member-hand`, "Bob's hand gone from the list", false);
 }
 
-export const HOSTING_SCENARIOS = {
+/**
+ * Messages that come while Ann's chat is scrolled back are counted on the chat's heading and
+ * in the tab's title, until she scrolls to the end; her own never count.
+ */
+async function chatUnread({ browser, server }) {
+  const ann = await joinRoom(browser, server.url, 'unread', 'Ann');
+  const bob = await joinRoom(browser, server.url, 'unread', 'Bob');
+  const say = async (person, text) => {
+    await person.page.fill('#chat-input', text);
+    await person.page.press('#chat-input', 'Enter');
+  };
+  for (let n = 1; n <= 30; n += 1) await say(bob, `line ${n}`);
+  await waitForShown(ann, '#chat-log [data-seq="30"]', 'all 30 lines on Ann\'s page');
+  const badgeHidden = () => ann.page.$eval('#chat-unread', (badge) => badge.hidden);
+  assert.equal(await badgeHidden(), true, 'seen as they came');
+  const scroll = (person, toEnd) =>
+    person.page.$eval(
+      '#chat-log',
+      (log, end) => {
+        log.scrollTop = end ? log.scrollHeight : 0;
+      },
+      toEnd,
+    );
+  await scroll(ann, false);
+  await say(bob, 'while you scrolled back');
+  await waitInPage(ann, 'one unread on the badge and in the title', () => {
+    const badge = document.querySelector('#chat-unread');
+    return !badge.hidden && badge.textContent === '1' && document.title.startsWith('(1) ');
+  });
+  await say(bob, 'and another');
+  await waitInPage(ann, 'two unread', () =>
+    document.querySelector('#chat-unread').textContent === '2',
+  );
+  await scroll(ann, true);
+  await waitInPage(ann, 'read once scrolled to the end', () =>
+    document.querySelector('#chat-unread').hidden && !document.title.startsWith('('),
+  );
+  // Her own message takes her to the end: nothing is left unread.
+  await scroll(ann, false);
+  await say(ann, 'mine');
+  await waitForShown(ann, '#chat-log .chat-entry.mine', 'her own message');
+  assert.equal(await badgeHidden(), true);
+}
+
+/**
+ * Camera and microphone refused: the pickers say they are blocked (not missing), the page
+ * says how to allow them, and once allowed "Try again" starts them without a reload.
+ */
+async function blockedDevices({ browser, server }) {
+  const ann = await joinRoom(browser, server.url, 'blocked', 'Ann', {
+    watchOnly: true,
+    pressJoin: false,
+  });
+  await waitInPage(ann, 'the pickers say blocked', () =>
+    document.querySelector('#camera-select').textContent.includes('Camera blocked') &&
+    document.querySelector('#mic-select').textContent.includes('Microphone blocked'),
+  );
+  await waitInPage(ann, 'how to allow them, and Try again', () =>
+    /blocked/.test(document.querySelector('#media-error').textContent) &&
+    !document.querySelector('#media-retry').hidden,
+  );
+  await ann.page.evaluate(() => {
+    window.roomAllowMedia = true;
+  });
+  await ann.page.click('#media-retry');
+  await waitInPage(ann, 'the camera in the preview and the problem gone', () => {
+    const preview = document.querySelector('#preview');
+    return (
+      preview.srcObject?.getVideoTracks().length === 1 &&
+      document.querySelector('#media-error').hidden &&
+      document.querySelector('#media-retry').hidden
+    );
+  });
+}
+
+/** On a 1280×800 screen, opening Settings in a call keeps the chat's input on screen. */
+async function settingsLayout({ browser, server }) {
+  const ann = await joinRoom(browser, server.url, 'layout', 'Ann');
+  await joinRoom(browser, server.url, 'layout', 'Bob');
+  await ann.page.click('#toggle-settings');
+  await waitInPage(ann, 'settings open, the chat input wholly on screen', () => {
+    const inView = (node) => {
+      const box = node.getBoundingClientRect();
+      return box.height > 0 && box.top >= 0 && box.bottom <= window.innerHeight;
+    };
+    const settings = document.querySelector('#settings');
+    return !settings.hidden && inView(document.querySelector('#chat-input')) &&
+      inView(document.querySelector('#chat-send'));
+  });
+}
+
+export const MEETING_SCENARIOS = {
+  'settings-layout': { run: settingsLayout, args: [] },
+  'blocked-devices': { run: blockedDevices, args: [] },
+  'chat-unread': { run: chatUnread, args: [] },
   hands: { run: hands, args: [] },
   hosting: { run: hosting, args: [] },
   'host-mute': { run: hostMute, args: [] },
