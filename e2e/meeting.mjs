@@ -257,7 +257,52 @@ async function settingsLayout({ browser, server }) {
   });
 }
 
+/** The names the home page `person` lists. */
+const listedOn = (person) =>
+  person.page.$$eval('#room-list .room-link', (links) => links.map((a) => a.textContent));
+
+/** Waits until the home page `person` lists `name`. */
+const waitForListed = (person, name, what) =>
+  waitInPage(
+    person,
+    what,
+    (room) =>
+      [...document.querySelectorAll('#room-list .room-link')].some((a) => a.textContent === room),
+    name,
+  );
+
+/**
+ * "New meeting" opens a room named in seven words that the home page does not list, while a
+ * room made by its typed name is listed; the host lists the meeting and it shows up.
+ */
+async function newMeeting({ browser, server }) {
+  const context = await browser.newContext({ ignoreHTTPSErrors: true });
+  const home = { page: await context.newPage(), nickname: 'the home page', problems: [] };
+  await home.page.goto(`${server.url}/`);
+
+  const annContext = await browser.newContext({
+    ignoreHTTPSErrors: true,
+    permissions: ['camera', 'microphone'],
+  });
+  const ann = { page: await annContext.newPage(), nickname: 'Ann', problems: [] };
+  await ann.page.goto(`${server.url}/`);
+  await ann.page.click('#new-meeting');
+  await ann.page.waitForURL(/\/room\/[a-z]+(-[a-z]+){6}\?new$/, { timeout: WAIT_MS });
+  await ann.page.click('#join-button');
+  await ann.page.waitForFunction(() => window.roomCall.selfId(), null, { timeout: WAIT_MS });
+  const meeting = await ann.page.$eval('#room-page', (node) => node.dataset.room);
+
+  // A room made by name is listed; the new meeting, made before it, is not.
+  await joinRoom(browser, server.url, 'open house', 'Bob');
+  await waitForListed(home, 'open house', '"open house" listed');
+  assert.deepEqual(await listedOn(home), ['open house'], `${meeting} is not listed`);
+
+  await ann.page.click('#list-room');
+  await waitForListed(home, meeting, 'the meeting listed once its host lists it');
+}
+
 export const MEETING_SCENARIOS = {
+  'new-meeting': { run: newMeeting, args: [] },
   'settings-layout': { run: settingsLayout, args: [] },
   'blocked-devices': { run: blockedDevices, args: [] },
   'chat-unread': { run: chatUnread, args: [] },

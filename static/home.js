@@ -3,6 +3,7 @@
 
 import { Connection } from './protocol.js';
 import { checkName, loadNickname, people, roomPath, saveNickname } from './common.js';
+import { meetingName } from './meeting-names.js';
 import { maxChars } from './ui/dom.js';
 
 const nicknameInput = document.getElementById('nickname');
@@ -43,9 +44,10 @@ nicknameInput.addEventListener('change', rememberNickname);
 
 // ---- joining -----------------------------------------------------------------------------
 
-function go(roomName) {
+/** Opens the page of `roomName`; a `fresh` meeting is made unlisted by whoever joins first. */
+function go(roomName, { fresh = false } = {}) {
   if (!rememberNickname()) return;
-  location.assign(roomPath(roomName));
+  location.assign(fresh ? `${roomPath(roomName)}?new` : roomPath(roomName));
 }
 
 roomInput.addEventListener('input', () => roomInput.setCustomValidity(''));
@@ -61,19 +63,7 @@ joinForm.addEventListener('submit', (ev) => {
   go(value);
 });
 
-// 26 characters from a 32-letter alphabet: 130 random bits, more than anyone can guess,
-// shaped like `k3xq9-...`. Letters that read alike (l, 1, o, 0) are left out so the name can
-// be read aloud.
-const ALPHABET = 'abcdefghijkmnpqrstuvwxyz23456789';
-
-function randomRoomName() {
-  const bytes = crypto.getRandomValues(new Uint8Array(26));
-  // 256 is a multiple of 32, so `& 31` keeps every letter equally likely.
-  const letters = Array.from(bytes, (b) => ALPHABET[b & 31]).join('');
-  return letters.match(/.{1,5}/g).join('-');
-}
-
-newMeetingButton.addEventListener('click', () => go(randomRoomName()));
+newMeetingButton.addEventListener('click', () => go(meetingName(), { fresh: true }));
 
 // ---- live room list ----------------------------------------------------------------------
 

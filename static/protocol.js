@@ -65,11 +65,20 @@ export class Connection extends EventTarget {
     return this.send({ type: 'nickname', name });
   }
 
-  /** Enters a room, leaving the current one first; `hostToken` makes a returning host host. */
-  join(room, hostToken = null) {
+  /**
+   * Enters a room, leaving the current one first; `hostToken` makes a returning host host, and
+   * `listed` false keeps a room this join makes off the room lists.
+   */
+  join(room, { hostToken = null, listed = true } = {}) {
     const frame = { type: 'join', room };
     if (hostToken) frame.host_token = hostToken;
+    if (!listed) frame.listed = false;
     return this.send(frame);
+  }
+
+  /** A host's: puts the room on the room lists, or takes it off. */
+  list(listed) {
+    return this.send({ type: 'list', listed: Boolean(listed) });
   }
 
   /** A host's: locks the room to newcomers, or unlocks it. */

@@ -10,7 +10,8 @@
 //   media state; `renamed` with the old name when the name changed),
 // - 'chat' (`entry`: one new entry), 'refused' (`error`: an `error` frame),
 // - 'speaking' (SFU mode: `speaking`, the ids speaking now, and `dominant`),
-// - 'hosts' (who runs the room changed), 'locked' (`locked`, `by`), 'removed' (`by`: a host
+// - 'hosts' (who runs the room changed), 'locked' (`locked`, `by`), 'listed' (`listed`, `by`:
+//   the room went on the room lists or off them), 'removed' (`by`: a host
 //   sent this page out), 'ended' (`by`: the host ended the meeting), 'muted' (`by`: a host
 //   muted this page's microphone), 'unmute-asked' (`by`), 'hands' (the raised hands changed)
 //   and 'reaction' (`from`, `emoji`).
@@ -40,6 +41,8 @@ export class RoomState extends EventTarget {
   hosts = [];
   /** Whether the room keeps newcomers out. */
   locked = false;
+  /** Whether the room lists show the room. */
+  listed = true;
   /** The raised hands, in the order they went up. */
   hands = [];
   /** The room's host token, if the server gave it to this page. */
@@ -154,6 +157,12 @@ export class RoomState extends EventTarget {
           this.#changed('host-token');
         }
         break;
+      case 'listed':
+        if (this.inRoom) {
+          this.listed = Boolean(frame.listed);
+          this.#changed('listed', { listed: this.listed, by: frame.by });
+        }
+        break;
       case 'locked':
         if (this.inRoom) {
           this.locked = Boolean(frame.locked);
@@ -203,6 +212,7 @@ export class RoomState extends EventTarget {
     }
     this.hosts = Array.isArray(frame.hosts) ? frame.hosts : [];
     this.locked = Boolean(frame.locked);
+    this.listed = frame.listed !== false;
     this.hands = Array.isArray(frame.hands) ? frame.hands : [];
     if (typeof frame.host_token === 'string') this.hostToken = frame.host_token;
     this.#changed('joined');

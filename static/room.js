@@ -55,6 +55,9 @@ const FATAL_ERRORS = new Set(['room_full', 'invalid_room', 'room_locked']);
 const banner = new Banner($('error'));
 const session = new Session(page.dataset.room);
 session.hostToken = loadHostToken(page.dataset.room);
+// "New meeting" on the home page opens `?new`: a meeting it makes is not listed.
+session.listed = !new URLSearchParams(location.search).has('new');
+const listButton = $('list-room');
 const lockButton = $('lock-room');
 const endButton = $('end-meeting');
 const state = new RoomState(page.dataset.room);
@@ -118,6 +121,7 @@ const members = new MembersPanel(
 );
 $('mute-all').addEventListener('click', () => session.muteAll());
 lockButton.addEventListener('click', () => session.lock(!state.locked));
+listButton.addEventListener('click', () => session.list(!state.listed));
 endButton.addEventListener('click', () => session.end());
 
 const chat = new ChatPanel(
@@ -345,6 +349,8 @@ function renderMembers() {
   endButton.hidden = role !== 'host';
   lockButton.setAttribute('aria-pressed', String(state.locked));
   lockButton.textContent = state.locked ? 'Unlock meeting' : 'Lock meeting';
+  listButton.setAttribute('aria-pressed', String(state.listed));
+  listButton.textContent = state.listed ? 'Unlist' : 'List on home page';
   if (state.inRoom) {
     const locked = state.locked ? ' · locked' : '';
     status.textContent = `In the meeting · ${people(state.members.size)}${locked}`;
@@ -480,6 +486,12 @@ state.addEventListener('change', (ev) => {
     case 'host-token':
       keepHostToken();
       break;
+    case 'listed':
+      renderMembers();
+      chat.notice(
+        `${state.nameOf(ev.detail.by)} ${ev.detail.listed ? 'listed' : 'unlisted'} the meeting`,
+      );
+      break;
     case 'locked':
       renderMembers();
       chat.notice(
@@ -609,8 +621,8 @@ session.addEventListener('open', () => {
   status.textContent = session.wantInRoom ? 'Joining…' : 'Connected';
 });
 for (const type of ['welcome', 'rooms', 'room', 'joined', 'left', 'peer_joined', 'peer_left',
-  'nickname', 'chat', 'media', 'speaking', 'hosts', 'host_token', 'locked', 'removed', 'ended',
-  'muted', 'unmute_asked', 'hands', 'reaction', 'error']) {
+  'nickname', 'chat', 'media', 'speaking', 'hosts', 'host_token', 'locked', 'listed', 'removed',
+  'ended', 'muted', 'unmute_asked', 'hands', 'reaction', 'error']) {
   session.addEventListener(type, (ev) => state.apply(ev.detail));
 }
 const inMesh = () => state.inRoom && call instanceof Call;

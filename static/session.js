@@ -26,8 +26,8 @@ export function reconnectDelay(attempt, random = Math.random) {
 const FRAMES = [
   'welcome', 'rooms', 'room', 'joined', 'left', 'peer_joined', 'peer_left', 'nickname', 'chat',
   'media', 'offer', 'answer', 'candidate', 'sfu_answer', 'slots', 'assign', 'speaking', 'hosts',
-  'host_token', 'locked', 'removed', 'ended', 'muted', 'unmute_asked', 'hands', 'reaction',
-  'error',
+  'host_token', 'locked', 'listed', 'removed', 'ended', 'muted', 'unmute_asked', 'hands',
+  'reaction', 'error',
 ];
 
 export class Session extends EventTarget {
@@ -45,6 +45,8 @@ export class Session extends EventTarget {
   wantInRoom = false;
   /** The room's host token, if this person hosts it: every join carries it. */
   hostToken = null;
+  /** Whether a room this person's join makes is listed (false for a new meeting). */
+  listed = true;
 
   /** @param {string} room @param {() => Connection} connect opens a connection (tests pass one) */
   constructor(room, connect = () => new Connection()) {
@@ -149,6 +151,10 @@ export class Session extends EventTarget {
     return this.#conn?.end() ?? false;
   }
 
+  list(listed) {
+    return this.#conn?.list(listed) ?? false;
+  }
+
   mute(id) {
     return this.#conn?.mute(id) ?? false;
   }
@@ -194,7 +200,7 @@ export class Session extends EventTarget {
   #join() {
     if (!this.#conn?.isOpen) return;
     if (this.name && this.name !== this.#conn.name) this.#conn.nickname(this.name);
-    this.#conn.join(this.room, this.hostToken);
+    this.#conn.join(this.room, { hostToken: this.hostToken, listed: this.listed });
   }
 
   #dropped() {

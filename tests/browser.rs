@@ -184,6 +184,12 @@ fn settings_leave_the_chat_input_on_screen() {
     run("settings-layout");
 }
 
+/// "New meeting" makes an unlisted room with a name of seven words; its host can list it.
+#[test]
+fn a_new_meeting_is_unlisted_until_its_host_lists_it() {
+    run("new-meeting");
+}
+
 /// Chats that come while the log is scrolled back are counted on the chat and in the title.
 #[test]
 fn unread_chats_are_counted_until_seen() {

@@ -306,6 +306,9 @@ pub(crate) fn room(
                                 "Lock meeting"
                             }
                             button #mute-all.secondary type="button" { "Mute all" }
+                            button #list-room.secondary type="button" aria-pressed="true" {
+                                "Unlist"
+                            }
                             button #end-meeting.secondary.danger type="button" hidden {
                                 "End for all"
                             }

@@ -38,6 +38,10 @@ pub enum ClientMsg {
         /// makes the member host again, and lets it into the room while it is locked.
         #[serde(default)]
         host_token: Option<String>,
+        /// Whether a room this join makes is on the room lists: `false` for a new meeting,
+        /// which only those given its name find. Listed when left out.
+        #[serde(default)]
+        listed: Option<bool>,
     },
     /// Leave the current room.
     Leave,
@@ -108,6 +112,11 @@ pub enum ClientMsg {
     },
     /// The host's: end the meeting, sending everyone out of the room.
     End,
+    /// A host's: put the room on the room lists, or take it off.
+    List {
+        /// Whether the lobby lists it.
+        listed: bool,
+    },
     /// A host's: mute a member's microphone for everyone.
     Mute {
         /// The member.
@@ -161,6 +170,7 @@ impl ClientMsg {
             ClientMsg::Remove { .. } => "remove",
             ClientMsg::Cohost { .. } => "cohost",
             ClientMsg::End => "end",
+            ClientMsg::List { .. } => "list",
             ClientMsg::Mute { .. } => "mute",
             ClientMsg::MuteAll => "mute_all",
             ClientMsg::AskUnmute { .. } => "ask_unmute",
@@ -275,6 +285,8 @@ pub enum ServerMsg {
         hosts: Vec<PeerId>,
         /// Whether the room keeps newcomers out.
         locked: bool,
+        /// Whether the room lists show the room.
+        listed: bool,
         /// The raised hands, in the order they went up.
         hands: Vec<PeerId>,
         /// To the host alone: the secret that makes it host again if it comes back.
@@ -373,6 +385,13 @@ pub enum ServerMsg {
         room: RoomName,
         /// The secret that makes it host again if it comes back.
         token: String,
+    },
+    /// A host put the room on the room lists or took it off; sent to every member.
+    Listed {
+        /// Whether the lobby lists it now.
+        listed: bool,
+        /// The host who did it.
+        by: PeerId,
     },
     /// A host locked or unlocked the room; sent to every member.
     Locked {
@@ -650,6 +669,7 @@ mod tests {
             ClientMsg::Join {
                 room: "회의".into(),
                 host_token: None,
+                listed: None,
             }
         );
         assert_eq!(
@@ -657,6 +677,7 @@ mod tests {
             ClientMsg::Join {
                 room: "a".into(),
                 host_token: Some("ff".into()),
+                listed: None,
             }
         );
         assert_eq!(decode(r#"{"type":"end"}"#).unwrap(), ClientMsg::End);

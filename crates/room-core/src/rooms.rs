@@ -6,7 +6,7 @@
 //! (the lobby hears of one room at most every [`LOBBY_UPDATE_EVERY`]): the edge calls
 //! [`Rooms::poll`] at [`Rooms::next_deadline`].
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use crate::chat::{self, Transcript};
 use crate::entropy::Entropy;
@@ -181,6 +181,8 @@ pub struct Rooms {
     lobby_news: BTreeMap<RoomName, LobbyNews>,
     /// The rooms by age, oldest first.
     by_age: BTreeMap<u64, RoomName>,
+    /// The rooms the lobby must not hear of: unlisted ones, and unlisted ones just gone.
+    unlisted: HashSet<RoomName>,
     /// Rooms made so far.
     rooms_born: u64,
     /// What every room's history costs together.
@@ -205,6 +207,7 @@ impl Rooms {
             lobby_clock: 0,
             lobby_news: BTreeMap::new(),
             by_age: BTreeMap::new(),
+            unlisted: HashSet::new(),
             rooms_born: 0,
             history_bytes: 0,
             media_commands: Vec::new(),
@@ -268,9 +271,11 @@ impl Rooms {
         }
         match msg {
             ClientMsg::Nickname { name } => self.handle_nickname(from, &name),
-            ClientMsg::Join { room, host_token } => {
-                self.handle_join(now.tick, from, &room, host_token.as_deref())
-            }
+            ClientMsg::Join {
+                room,
+                host_token,
+                listed,
+            } => self.handle_join(now.tick, from, &room, host_token.as_deref(), listed),
             ClientMsg::Leave => self.handle_leave(now.tick, from),
             ClientMsg::Chat { text } => self.handle_chat(now, from, text),
             ClientMsg::Offer { .. } | ClientMsg::Answer { .. } | ClientMsg::Candidate { .. }
@@ -299,6 +304,7 @@ impl Rooms {
             ClientMsg::Remove { id } => self.handle_remove(now.tick, from, &id),
             ClientMsg::Cohost { id, cohost } => self.handle_cohost(from, &id, cohost),
             ClientMsg::End => self.handle_end(now.tick, from),
+            ClientMsg::List { listed } => self.handle_list(now.tick, from, listed),
             ClientMsg::Mute { id } => self.handle_mute(from, &id),
             ClientMsg::MuteAll => self.handle_mute_all(from),
             ClientMsg::AskUnmute { id } => self.handle_ask_unmute(from, &id),
@@ -403,6 +409,7 @@ impl Rooms {
         let mut rooms: Vec<RoomInfo> = self
             .rooms
             .iter()
+            .filter(|(name, _)| !self.unlisted.contains(*name))
             .map(|(name, room)| RoomInfo {
                 name: name.clone(),
                 count: room.members.len(),
@@ -418,7 +425,7 @@ impl Rooms {
         }
         RoomList {
             rooms,
-            total: self.rooms.len(),
+            total: self.listed_count(),
         }
     }
 
@@ -467,6 +474,7 @@ impl Rooms {
         id: PeerId,
         raw: &str,
         host_token: Option<&str>,
+        listed: Option<bool>,
     ) -> Vec<Outgoing> {
         let name = match RoomName::parse(raw) {
             Ok(name) => name,
@@ -512,6 +520,9 @@ impl Rooms {
             self.rooms_born += 1;
             self.by_age.insert(born, name.clone());
             let token = self.entropy.random16().map(HostToken::from_random);
+            if listed == Some(false) {
+                self.unlisted.insert(name.clone());
+            }
             let room = Room {
                 members: Vec::new(),
                 transcript: Transcript::default(),
@@ -852,6 +863,7 @@ impl Rooms {
             history: room.transcript.history(),
             hosts: hosting.hosts(),
             locked: hosting.locked(),
+            listed: !self.unlisted.contains(name),
             hands: room.hands.clone(),
             host_token: hosting
                 .token()
@@ -1097,6 +1109,19 @@ impl Rooms {
     /// which then sends its count as it is by then: people joining a busy meeting cost the
     /// lobby a few frames a second, not one each.
     fn room_changed(&mut self, now: Tick, name: &RoomName, out: &mut Vec<Outgoing>) {
+        if self.unlisted.contains(name) {
+            // An unlisted room is never news; once gone, its name need not be kept.
+            if !self.rooms.contains_key(name) {
+                self.unlisted.remove(name);
+            }
+            return;
+        }
+        self.announce(now, name, out);
+    }
+
+    /// Tells the lobby of `name` as it is now (count 0 if it is unlisted or gone), at once or
+    /// when [`LOBBY_UPDATE_EVERY`] allows.
+    fn announce(&mut self, now: Tick, name: &RoomName, out: &mut Vec<Outgoing>) {
         if self.limits.private_rooms || self.lobby.is_empty() {
             return;
         }
@@ -1129,13 +1154,49 @@ impl Rooms {
         if lobby.is_empty() {
             return;
         }
-        let count = self.rooms.get(name).map_or(0, |room| room.members.len());
+        let count = match self.rooms.get(name) {
+            Some(room) if !self.unlisted.contains(name) => room.members.len(),
+            _ => 0,
+        };
         let update = ServerMsg::Room {
             name: name.clone(),
             count,
-            rooms_total: self.rooms.len(),
+            rooms_total: self.listed_count(),
         };
         out.push(Outgoing::many(lobby, update));
+    }
+
+    /// How many rooms the lobby may know of.
+    fn listed_count(&self) -> usize {
+        let unlisted_here = self
+            .unlisted
+            .iter()
+            .filter(|name| self.rooms.contains_key(*name))
+            .count();
+        self.rooms.len() - unlisted_here
+    }
+
+    fn handle_list(&mut self, now: Tick, id: PeerId, listed: bool) -> Vec<Outgoing> {
+        let name = match self.hosting_room(id, Action::Lock) {
+            Ok(name) => name,
+            Err(out) => return out,
+        };
+        let mut out = Vec::new();
+        let changed = if listed {
+            self.unlisted.remove(&name)
+        } else {
+            self.unlisted.insert(name.clone())
+        };
+        if changed {
+            // Listed, the lobby hears of the room; unlisted, it hears the room is gone.
+            self.announce(now, &name, &mut out);
+        }
+        let members = self.room_mut(&name).members.clone();
+        out.push(Outgoing::many(
+            members,
+            ServerMsg::Listed { listed, by: id },
+        ));
+        out
     }
 
     /// `id` itself and the members of its room.

@@ -108,8 +108,16 @@ fn ice_candidate() -> impl Strategy<Value = IceCandidate> {
 fn client_msg() -> impl Strategy<Value = ClientMsg> {
     prop_oneof![
         any::<String>().prop_map(|name| ClientMsg::Nickname { name }),
-        (any::<String>(), proptest::option::of(any::<String>()))
-            .prop_map(|(room, host_token)| ClientMsg::Join { room, host_token }),
+        (
+            any::<String>(),
+            proptest::option::of(any::<String>()),
+            proptest::option::of(any::<bool>())
+        )
+            .prop_map(|(room, host_token, listed)| ClientMsg::Join {
+                room,
+                host_token,
+                listed
+            }),
         Just(ClientMsg::Leave),
         any::<String>().prop_map(|text| ClientMsg::Chat { text }),
         (any::<String>(), any::<String>()).prop_map(|(to, sdp)| ClientMsg::Offer { to, sdp }),
@@ -130,6 +138,7 @@ fn client_msg() -> impl Strategy<Value = ClientMsg> {
         any::<bool>().prop_map(|raised| ClientMsg::Hand { raised }),
         any::<String>().prop_map(|id| ClientMsg::LowerHand { id }),
         any::<String>().prop_map(|emoji| ClientMsg::React { emoji }),
+        any::<bool>().prop_map(|listed| ClientMsg::List { listed }),
     ]
 }
 
@@ -161,12 +170,18 @@ fn wire_form(msg: &ClientMsg) -> Value {
         ClientMsg::Nickname { name } => json!({"type": "nickname", "name": name}),
         ClientMsg::Join {
             room,
-            host_token: None,
-        } => json!({"type": "join", "room": room}),
-        ClientMsg::Join {
-            room,
-            host_token: Some(token),
-        } => json!({"type": "join", "room": room, "host_token": token}),
+            host_token,
+            listed,
+        } => {
+            let mut frame = json!({"type": "join", "room": room});
+            if let Some(token) = host_token {
+                frame["host_token"] = json!(token);
+            }
+            if let Some(listed) = listed {
+                frame["listed"] = json!(listed);
+            }
+            frame
+        }
         ClientMsg::Leave => json!({"type": "leave"}),
         ClientMsg::Chat { text } => json!({"type": "chat", "text": text}),
         ClientMsg::Offer { to, sdp } => json!({"type": "offer", "to": to, "sdp": sdp}),
@@ -195,6 +210,7 @@ fn wire_form(msg: &ClientMsg) -> Value {
         ClientMsg::Hand { raised } => json!({"type": "hand", "raised": raised}),
         ClientMsg::LowerHand { id } => json!({"type": "lower_hand", "id": id}),
         ClientMsg::React { emoji } => json!({"type": "react", "emoji": emoji}),
+        ClientMsg::List { listed } => json!({"type": "list", "listed": listed}),
     }
 }
 
@@ -222,7 +238,7 @@ fn frame_as_list(msg: &ClientMsg) -> Value {
         | ClientMsg::Mute { id }
         | ClientMsg::AskUnmute { id }
         | ClientMsg::LowerHand { id } => json!([tag, id]),
-        ClientMsg::Hand { raised } => json!([tag, raised]),
+        ClientMsg::Hand { raised } | ClientMsg::List { listed: raised } => json!([tag, raised]),
         ClientMsg::React { emoji } => json!([tag, emoji]),
         ClientMsg::Cohost { id, cohost } => json!([tag, id, cohost]),
         ClientMsg::Offer { to, sdp } | ClientMsg::Answer { to, sdp } => json!([tag, to, sdp]),
@@ -710,6 +726,7 @@ impl Model {
             Request::Join(room) => ClientMsg::Join {
                 room,
                 host_token: None,
+                listed: None,
             },
             Request::Leave => ClientMsg::Leave,
             Request::Chat(text) => ClientMsg::Chat { text },
@@ -822,7 +839,8 @@ impl Model {
             | ClientMsg::AskUnmute { .. }
             | ClientMsg::Hand { .. }
             | ClientMsg::LowerHand { .. }
-            | ClientMsg::React { .. } => {
+            | ClientMsg::React { .. }
+            | ClientMsg::List { .. } => {
                 panic!("the model sends no hosting, hands or reactions: {msg:?}")
             }
         }
@@ -1005,7 +1023,8 @@ impl Model {
             | ServerMsg::Muted { .. }
             | ServerMsg::UnmuteAsked { .. }
             | ServerMsg::Hands { .. }
-            | ServerMsg::Reaction { .. } => {
+            | ServerMsg::Reaction { .. }
+            | ServerMsg::Listed { .. } => {
                 panic!("{msg:?} without a host's request")
             }
             ServerMsg::SfuAnswer { .. }
@@ -1271,7 +1290,8 @@ fn check_outcome(
         | ClientMsg::AskUnmute { .. }
         | ClientMsg::Hand { .. }
         | ClientMsg::LowerHand { .. }
-        | ClientMsg::React { .. } => {
+        | ClientMsg::React { .. }
+        | ClientMsg::List { .. } => {
             panic!("the model sends no hosting, hands or reactions: {msg:?}")
         }
     }

@@ -96,6 +96,7 @@ fn join(rooms: &mut Rooms, id: PeerId, room: &str) -> Vec<Outgoing> {
         ClientMsg::Join {
             room: room.into(),
             host_token: None,
+            listed: None,
         },
     )
 }
@@ -153,7 +154,7 @@ fn wire(msg: &ServerMsg) -> Value {
 fn plain(msg: &ServerMsg) -> Value {
     let mut frame = wire(msg);
     if let Some(fields) = frame.as_object_mut().filter(|f| f["type"] == "joined") {
-        for key in ["hosts", "locked", "host_token", "hands"] {
+        for key in ["hosts", "locked", "host_token", "hands", "listed"] {
             fields.remove(key);
         }
     }
@@ -1125,10 +1126,12 @@ fn frames_from_unknown_peers_are_ignored() {
             ClientMsg::Join {
                 room: "room".into(),
                 host_token: None,
+                listed: None,
             },
             ClientMsg::Join {
                 room: "new".into(),
                 host_token: None,
+                listed: None,
             },
             ClientMsg::Leave,
             ClientMsg::Chat { text: "hi".into() },
@@ -1181,6 +1184,7 @@ fn join_at(rooms: &mut Rooms, now: Now, id: PeerId, room: &str) -> Vec<Outgoing>
         ClientMsg::Join {
             room: room.into(),
             host_token: None,
+            listed: None,
         },
     )
 }
@@ -1711,6 +1715,7 @@ fn a_locked_room_lets_its_host_back_in_with_the_token_and_no_one_else() {
         ClientMsg::Join {
             room: "board".into(),
             host_token,
+            listed: None,
         },
     );
     let joined = &hosting_inbox(&out, back)[0];
@@ -1780,6 +1785,7 @@ fn without_random_bits_a_room_has_no_token_and_no_token_opens_it() {
             ClientMsg::Join {
                 room: "board".into(),
                 host_token,
+                listed: None,
             },
         );
         assert_refused(&out, bob, "room_locked");
@@ -1848,4 +1854,26 @@ fn a_member_may_react_again_once_the_interval_is_over() {
     // The lobby has no tiles to react on.
     leave(&mut rooms, ann);
     assert_refused(&react(&mut rooms, 20_000), ann, "not_in_room");
+}
+
+#[test]
+fn an_unlisted_room_is_never_news_and_its_name_is_forgotten_when_it_empties() {
+    let mut rooms = server();
+    let lobby = connect(&mut rooms);
+    let ann = connect(&mut rooms);
+    let unlisted = |room: &str| ClientMsg::Join {
+        room: room.into(),
+        host_token: None,
+        listed: Some(false),
+    };
+    let out = rooms.handle(now(), ann, unlisted("quiet"));
+    assert_eq!(room_lists(&out), Vec::<Value>::new());
+    assert_eq!(rooms.room_list(), RoomList::default());
+    assert_eq!(rooms.room_count(), 1, "it exists all the same");
+    let out = leave(&mut rooms, ann);
+    assert_eq!(inbox(&out, lobby), Vec::<Value>::new());
+    assert!(rooms.unlisted.is_empty(), "the name of a room gone is not kept");
+    // Made again without `listed: false`, the same name is an ordinary, listed room.
+    let out = join(&mut rooms, ann, "quiet");
+    assert_eq!(inbox(&out, lobby), [room_update("quiet", 1, 1)]);
 }
