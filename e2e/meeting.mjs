@@ -301,7 +301,51 @@ async function newMeeting({ browser, server }) {
   await waitForListed(home, meeting, 'the meeting listed once its host lists it');
 }
 
+/** Presses Join on `person`'s page with `password` typed in the password field. */
+async function joinWithPassword(person, password) {
+  await person.page.fill('#meeting-password', password);
+  await person.page.click('#join-button');
+}
+
+/**
+ * A password and a waiting room: Bob must give the password, then waits until Ann lets him
+ * in; Cat, with the password too, is turned away.
+ */
+async function waitingRoom({ browser, server }) {
+  const ann = await joinRoom(browser, server.url, 'gate', 'Ann');
+  await ann.page.fill('#password-input', 'tulip 42');
+  await ann.page.click('#set-password');
+  await waitInPage(ann, 'the password set', () =>
+    document.querySelector('#set-password').textContent === 'Change',
+  );
+  await ann.page.click('#waiting-room');
+  await waitInPage(ann, 'the waiting room on', () =>
+    document.querySelector('#waiting-room').getAttribute('aria-pressed') === 'true',
+  );
+
+  const bob = await joinRoom(browser, server.url, 'gate', 'Bob', { expectJoined: false });
+  await waitForShown(bob, '#password-field:not([hidden])', 'the password asked for');
+  await joinWithPassword(bob, 'tulip 41');
+  await waitForBanner(bob, /not the password/, 'a wrong password said so');
+  await joinWithPassword(bob, 'tulip 42');
+  await waitInPage(bob, 'Bob waits to be let in', () =>
+    document.querySelector('#status').textContent.startsWith('Waiting for a host'),
+  );
+  await waitForShown(ann, '#waiting-list .waiting', 'Bob in Ann\'s waiting list');
+  await ann.page.click('#waiting-list .admit');
+  await bob.page.waitForFunction(() => window.roomCall.selfId(), null, { timeout: WAIT_MS });
+  await waitForShown(ann, '#waiting-panel[hidden]', 'the waiting list empty again');
+
+  const cat = await joinRoom(browser, server.url, 'gate', 'Cat', { expectJoined: false });
+  await waitForShown(cat, '#password-field:not([hidden])', 'the password asked of Cat');
+  await joinWithPassword(cat, 'tulip 42');
+  await waitForShown(ann, '#waiting-list .waiting', 'Cat in Ann\'s waiting list');
+  await ann.page.click('#waiting-list .deny');
+  await waitForBanner(cat, /did not let you in/, 'Cat told she was not let in');
+}
+
 export const MEETING_SCENARIOS = {
+  'waiting-room': { run: waitingRoom, args: [] },
   'new-meeting': { run: newMeeting, args: [] },
   'settings-layout': { run: settingsLayout, args: [] },
   'blocked-devices': { run: blockedDevices, args: [] },

@@ -69,11 +69,32 @@ export class Connection extends EventTarget {
    * Enters a room, leaving the current one first; `hostToken` makes a returning host host, and
    * `listed` false keeps a room this join makes off the room lists.
    */
-  join(room, { hostToken = null, listed = true } = {}) {
+  join(room, { hostToken = null, listed = true, password = '' } = {}) {
     const frame = { type: 'join', room };
     if (hostToken) frame.host_token = hostToken;
     if (!listed) frame.listed = false;
+    if (password) frame.password = password;
     return this.send(frame);
+  }
+
+  /** A host's: sets the meeting's password ('' for none). */
+  password(password) {
+    return this.send({ type: 'password', password: password || null });
+  }
+
+  /** A host's: turns the waiting room on or off. */
+  waitingRoom(on) {
+    return this.send({ type: 'waiting_room', on: Boolean(on) });
+  }
+
+  /** A host's: lets in someone who waits. */
+  admit(id) {
+    return this.send({ type: 'admit', id });
+  }
+
+  /** A host's: turns away someone who waits. */
+  deny(id) {
+    return this.send({ type: 'deny', id });
   }
 
   /** A host's: puts the room on the room lists, or takes it off. */

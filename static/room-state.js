@@ -14,7 +14,9 @@
 //   the room went on the room lists or off them), 'removed' (`by`: a host
 //   sent this page out), 'ended' (`by`: the host ended the meeting), 'muted' (`by`: a host
 //   muted this page's microphone), 'unmute-asked' (`by`), 'hands' (the raised hands changed)
-//   and 'reaction' (`from`, `emoji`).
+//   and 'reaction' (`from`, `emoji`), 'protected' (`protected`, `by`), 'waiting-room' (`on`,
+//   `by`), 'knocking' (who waits changed), 'waiting' (this page waits to be let in) and
+//   'denied' (`by`: the host's name, or null when the meeting ended first).
 //
 // `hostToken` is the room's host token once the server gave it to this page (as host).
 
@@ -43,6 +45,14 @@ export class RoomState extends EventTarget {
   locked = false;
   /** Whether the room lists show the room. */
   listed = true;
+  /** Whether joining needs the meeting's password. */
+  protected = false;
+  /** Whether newcomers wait until a host lets them in. */
+  waitingRoom = false;
+  /** To hosts: who waits to come in ({ id, name }), in the order they came. */
+  waiting = [];
+  /** Whether this page waits to be let in. */
+  knocking = false;
   /** The raised hands, in the order they went up. */
   hands = [];
   /** The room's host token, if the server gave it to this page. */
@@ -79,6 +89,9 @@ export class RoomState extends EventTarget {
     this.hosts = [];
     this.locked = false;
     this.hands = [];
+    this.protected = false;
+    this.waitingRoom = false;
+    this.waiting = [];
   }
 
   /** Takes one server frame. */
@@ -157,6 +170,36 @@ export class RoomState extends EventTarget {
           this.#changed('host-token');
         }
         break;
+      case 'protected':
+        if (this.inRoom) {
+          this.protected = Boolean(frame.protected);
+          this.#changed('protected', { protected: this.protected, by: frame.by });
+        }
+        break;
+      case 'waiting_room':
+        if (this.inRoom) {
+          this.waitingRoom = Boolean(frame.on);
+          this.#changed('waiting-room', { on: this.waitingRoom, by: frame.by });
+        }
+        break;
+      case 'knocking':
+        if (this.inRoom && Array.isArray(frame.waiting)) {
+          this.waiting = frame.waiting.map(member);
+          this.#changed('knocking');
+        }
+        break;
+      case 'waiting':
+        if (frame.room === this.room) {
+          this.knocking = true;
+          this.#changed('waiting');
+        }
+        break;
+      case 'denied':
+        if (frame.room === this.room) {
+          this.knocking = false;
+          this.#changed('denied', { by: frame.by ? this.nameOf(frame.by) : null });
+        }
+        break;
       case 'listed':
         if (this.inRoom) {
           this.listed = Boolean(frame.listed);
@@ -213,6 +256,10 @@ export class RoomState extends EventTarget {
     this.hosts = Array.isArray(frame.hosts) ? frame.hosts : [];
     this.locked = Boolean(frame.locked);
     this.listed = frame.listed !== false;
+    this.protected = Boolean(frame.protected);
+    this.waitingRoom = Boolean(frame.waiting_room);
+    this.waiting = Array.isArray(frame.waiting) ? frame.waiting.map(member) : [];
+    this.knocking = false;
     this.hands = Array.isArray(frame.hands) ? frame.hands : [];
     if (typeof frame.host_token === 'string') this.hostToken = frame.host_token;
     this.#changed('joined');

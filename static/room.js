@@ -50,7 +50,13 @@ const NICKNAME_MAX = maxChars(nicknameInput);
 /** How many a room may hold, from the page. */
 const MAX_ROOM_SIZE = Number(page.dataset.maxRoomSize);
 /** Error codes after which this page cannot be in its room. */
-const FATAL_ERRORS = new Set(['room_full', 'invalid_room', 'room_locked']);
+const FATAL_ERRORS = new Set([
+  'room_full',
+  'invalid_room',
+  'room_locked',
+  'password_required',
+  'wrong_password',
+]);
 
 const banner = new Banner($('error'));
 const session = new Session(page.dataset.room);
@@ -58,6 +64,9 @@ session.hostToken = loadHostToken(page.dataset.room);
 // "New meeting" on the home page opens `?new`: a meeting it makes is not listed.
 session.listed = !new URLSearchParams(location.search).has('new');
 const listButton = $('list-room');
+const waitingRoomButton = $('waiting-room');
+const passwordField = $('password-field');
+const passwordInput = $('meeting-password');
 const lockButton = $('lock-room');
 const endButton = $('end-meeting');
 const state = new RoomState(page.dataset.room);
@@ -122,6 +131,11 @@ const members = new MembersPanel(
 $('mute-all').addEventListener('click', () => session.muteAll());
 lockButton.addEventListener('click', () => session.lock(!state.locked));
 listButton.addEventListener('click', () => session.list(!state.listed));
+waitingRoomButton.addEventListener('click', () => session.waitingRoom(!state.waitingRoom));
+$('password-form').addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  session.setPassword($('password-input').value);
+});
 endButton.addEventListener('click', () => session.end());
 
 const chat = new ChatPanel(
@@ -351,10 +365,38 @@ function renderMembers() {
   lockButton.textContent = state.locked ? 'Unlock meeting' : 'Lock meeting';
   listButton.setAttribute('aria-pressed', String(state.listed));
   listButton.textContent = state.listed ? 'Unlist' : 'List on home page';
+  waitingRoomButton.setAttribute('aria-pressed', String(state.waitingRoom));
+  waitingRoomButton.textContent = `Waiting room: ${state.waitingRoom ? 'on' : 'off'}`;
+  $('set-password').textContent = state.protected ? 'Change' : 'Set';
+  renderWaiting(role);
   if (state.inRoom) {
     const locked = state.locked ? ' · locked' : '';
     status.textContent = `In the meeting · ${people(state.members.size)}${locked}`;
   }
+}
+
+/** For hosts: who waits to come in, each with Admit and Deny. */
+function renderWaiting(role) {
+  const waiting = role === 'member' ? [] : state.waiting;
+  $('waiting-panel').hidden = waiting.length === 0;
+  $('waiting-list').replaceChildren(
+    ...waiting.map(({ id, name }) => {
+      const li = document.createElement('li');
+      li.className = 'member waiting';
+      li.dataset.peerId = id;
+      const label = document.createElement('span');
+      label.className = 'member-name';
+      label.textContent = name;
+      const admit = button('secondary admit', 'Admit');
+      admit.setAttribute('aria-label', `Let ${name} in`);
+      admit.addEventListener('click', () => session.admit(id));
+      const deny = button('secondary danger deny', 'Deny');
+      deny.setAttribute('aria-label', `Turn ${name} away`);
+      deny.addEventListener('click', () => session.deny(id));
+      li.append(label, admit, deny);
+      return li;
+    }),
+  );
 }
 
 /** Keeps the host token the server gave this page, for a reload or a new connection. */
@@ -486,6 +528,34 @@ state.addEventListener('change', (ev) => {
     case 'host-token':
       keepHostToken();
       break;
+    case 'protected':
+      renderMembers();
+      chat.notice(
+        `${state.nameOf(ev.detail.by)} ${ev.detail.protected ? 'set' : 'removed'} a password`,
+      );
+      break;
+    case 'waiting-room':
+      renderMembers();
+      chat.notice(
+        `${state.nameOf(ev.detail.by)} turned the waiting room ${ev.detail.on ? 'on' : 'off'}`,
+      );
+      break;
+    case 'knocking':
+      renderMembers();
+      break;
+    case 'waiting':
+      status.textContent = 'Waiting for a host to let you in…';
+      banner.show('This meeting has a waiting room: a host will let you in.', { sticky: true });
+      break;
+    case 'denied':
+      session.stayOut();
+      showPrejoin();
+      status.textContent = 'You were not let in.';
+      banner.show(
+        ev.detail.by ? 'A host did not let you in.' : 'The meeting ended before anyone let you in.',
+        { sticky: true, action: homeLink() },
+      );
+      break;
     case 'listed':
       renderMembers();
       chat.notice(
@@ -603,6 +673,16 @@ function refused({ code, message, limit }) {
       sticky: true,
       action: homeLink(),
     });
+  } else if (code === 'password_required' || code === 'wrong_password') {
+    status.textContent = 'This meeting needs its password.';
+    passwordField.hidden = false;
+    passwordInput.focus();
+    banner.show(
+      code === 'wrong_password'
+        ? 'That is not the password. Try again.'
+        : 'Type the meeting\'s password, then join.',
+      { sticky: true },
+    );
   } else if (code === 'room_locked') {
     status.textContent = 'This meeting is locked.';
     banner.show('This meeting is locked: its host has stopped letting people in.', {
@@ -622,7 +702,8 @@ session.addEventListener('open', () => {
 });
 for (const type of ['welcome', 'rooms', 'room', 'joined', 'left', 'peer_joined', 'peer_left',
   'nickname', 'chat', 'media', 'speaking', 'hosts', 'host_token', 'locked', 'listed', 'removed',
-  'ended', 'muted', 'unmute_asked', 'hands', 'reaction', 'error']) {
+  'ended', 'muted', 'unmute_asked', 'hands', 'reaction', 'protected', 'waiting_room', 'waiting',
+  'knocking', 'denied', 'error']) {
   session.addEventListener(type, (ev) => state.apply(ev.detail));
 }
 const inMesh = () => state.inRoom && call instanceof Call;
@@ -689,6 +770,7 @@ prejoin.nodes.form.addEventListener('submit', (ev) => {
   const name = readNickname(nicknameInput);
   if (name === null) return;
   if (name) saveNickname(name);
+  session.password = passwordInput.value;
   banner.hide();
   prejoin.setJoinable(false);
   status.textContent = 'Joining…';

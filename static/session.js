@@ -27,7 +27,7 @@ const FRAMES = [
   'welcome', 'rooms', 'room', 'joined', 'left', 'peer_joined', 'peer_left', 'nickname', 'chat',
   'media', 'offer', 'answer', 'candidate', 'sfu_answer', 'slots', 'assign', 'speaking', 'hosts',
   'host_token', 'locked', 'listed', 'removed', 'ended', 'muted', 'unmute_asked', 'hands',
-  'reaction', 'error',
+  'reaction', 'protected', 'waiting_room', 'waiting', 'knocking', 'denied', 'error',
 ];
 
 export class Session extends EventTarget {
@@ -47,6 +47,8 @@ export class Session extends EventTarget {
   hostToken = null;
   /** Whether a room this person's join makes is listed (false for a new meeting). */
   listed = true;
+  /** The meeting's password, as the person typed it ('' for none). */
+  password = '';
 
   /** @param {string} room @param {() => Connection} connect opens a connection (tests pass one) */
   constructor(room, connect = () => new Connection()) {
@@ -155,6 +157,22 @@ export class Session extends EventTarget {
     return this.#conn?.list(listed) ?? false;
   }
 
+  setPassword(password) {
+    return this.#conn?.password(password) ?? false;
+  }
+
+  waitingRoom(on) {
+    return this.#conn?.waitingRoom(on) ?? false;
+  }
+
+  admit(id) {
+    return this.#conn?.admit(id) ?? false;
+  }
+
+  deny(id) {
+    return this.#conn?.deny(id) ?? false;
+  }
+
   mute(id) {
     return this.#conn?.mute(id) ?? false;
   }
@@ -200,7 +218,11 @@ export class Session extends EventTarget {
   #join() {
     if (!this.#conn?.isOpen) return;
     if (this.name && this.name !== this.#conn.name) this.#conn.nickname(this.name);
-    this.#conn.join(this.room, { hostToken: this.hostToken, listed: this.listed });
+    this.#conn.join(this.room, {
+      hostToken: this.hostToken,
+      listed: this.listed,
+      password: this.password,
+    });
   }
 
   #dropped() {

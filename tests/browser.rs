@@ -190,6 +190,13 @@ fn a_new_meeting_is_unlisted_until_its_host_lists_it() {
     run("new-meeting");
 }
 
+/// A meeting with a password and a waiting room: the password is asked for, a wrong one
+/// refused, and a newcomer waits until a host admits or denies them.
+#[test]
+fn a_password_and_a_waiting_room_keep_the_door() {
+    run("waiting-room");
+}
+
 /// Chats that come while the log is scrolled back are counted on the chat and in the title.
 #[test]
 fn unread_chats_are_counted_until_seen() {

@@ -8,7 +8,7 @@ use maud::{html, Markup, DOCTYPE};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use room_core::chat::TEXT_MAX_CHARS;
 use room_core::names::{RoomName, NICKNAME_MAX_CHARS, ROOM_NAME_MAX_CHARS};
-use room_core::protocol::{RoomInfo, REACTIONS, ROOM_LIST_MAX};
+use room_core::protocol::{RoomInfo, PASSWORD_MAX_CHARS, REACTIONS, ROOM_LIST_MAX};
 use room_core::rooms::RoomList;
 
 use crate::excerpt::excerpt;
@@ -207,6 +207,12 @@ pub(crate) fn room(
                         input #nickname type="text" name="nickname" autocomplete="nickname"
                             placeholder="Your name" data-max-chars=(NICKNAME_MAX_CHARS);
                     }
+                    // Shown when the meeting asks for its password.
+                    div #password-field.field hidden {
+                        label for="meeting-password" { "Meeting password" }
+                        input #meeting-password type="password" name="password"
+                            autocomplete="off" data-max-chars=(PASSWORD_MAX_CHARS);
+                    }
                     // room.js moves this into the call's settings panel on joining, so the
                     // same pickers switch devices mid-call.
                     fieldset #devices.devices {
@@ -309,9 +315,23 @@ pub(crate) fn room(
                             button #list-room.secondary type="button" aria-pressed="true" {
                                 "Unlist"
                             }
+                            button #waiting-room.secondary type="button" aria-pressed="false" {
+                                "Waiting room: off"
+                            }
+                            form #password-form.row.password-form {
+                                label.visually-hidden for="password-input" { "Meeting password" }
+                                input #password-input type="text" name="password"
+                                    autocomplete="off" placeholder="Password (none)"
+                                    data-max-chars=(PASSWORD_MAX_CHARS);
+                                button #set-password.secondary type="submit" { "Set" }
+                            }
                             button #end-meeting.secondary.danger type="button" hidden {
                                 "End for all"
                             }
+                        }
+                        div #waiting-panel.waiting-panel hidden {
+                            h3 { "Waiting to come in" }
+                            ul #waiting-list.members {}
                         }
                         ul #members.members {}
                     }

@@ -26,6 +26,8 @@ pub enum Action {
     Mute,
     /// Lower someone's raised hand.
     LowerHand,
+    /// Set the password, run the waiting room, let people in or turn them away.
+    Admit,
 }
 
 /// How much a member runs its room.
@@ -43,7 +45,7 @@ impl Role {
     /// Whether a member of this role may do `action`.
     pub fn may(self, action: Action) -> bool {
         match action {
-            Action::Lock | Action::Remove | Action::Mute | Action::LowerHand => {
+            Action::Lock | Action::Remove | Action::Mute | Action::LowerHand | Action::Admit => {
                 self >= Role::CoHost
             }
             Action::CoHost | Action::End => self == Role::Host,
@@ -62,22 +64,27 @@ impl HostToken {
         HostToken(bytes.iter().map(|byte| format!("{byte:02x}")).collect())
     }
 
-    /// Whether `offered` is this token. Every byte is compared, so how long the comparison
-    /// takes says nothing of how much of a guess was right.
+    /// Whether `offered` is this token (see [`same_secret`]).
     pub fn matches(&self, offered: &str) -> bool {
-        let (ours, theirs) = (self.0.as_bytes(), offered.as_bytes());
-        ours.len() == theirs.len()
-            && ours
-                .iter()
-                .zip(theirs)
-                .fold(0u8, |differ, (a, b)| differ | (a ^ b))
-                == 0
+        same_secret(&self.0, offered)
     }
 
     /// The token as sent to its holder.
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// Whether `offered` is `secret`. Every byte is compared, so how long the comparison takes
+/// says nothing of how much of a guess was right.
+pub fn same_secret(secret: &str, offered: &str) -> bool {
+    let (ours, theirs) = (secret.as_bytes(), offered.as_bytes());
+    ours.len() == theirs.len()
+        && ours
+            .iter()
+            .zip(theirs)
+            .fold(0u8, |differ, (a, b)| differ | (a ^ b))
+            == 0
 }
 
 impl fmt::Debug for HostToken {

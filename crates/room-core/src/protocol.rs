@@ -42,6 +42,9 @@ pub enum ClientMsg {
         /// which only those given its name find. Listed when left out.
         #[serde(default)]
         listed: Option<bool>,
+        /// The meeting's password, if its hosts set one.
+        #[serde(default)]
+        password: Option<String>,
     },
     /// Leave the current room.
     Leave,
@@ -112,6 +115,27 @@ pub enum ClientMsg {
     },
     /// The host's: end the meeting, sending everyone out of the room.
     End,
+    /// A host's: set the meeting's password (`None` or empty: no password).
+    Password {
+        /// The password.
+        #[serde(default)]
+        password: Option<String>,
+    },
+    /// A host's: make newcomers wait until a host lets them in, or not.
+    WaitingRoom {
+        /// Whether they wait.
+        on: bool,
+    },
+    /// A host's: let someone who waits in.
+    Admit {
+        /// The one who waits.
+        id: String,
+    },
+    /// A host's: turn someone who waits away.
+    Deny {
+        /// The one who waits.
+        id: String,
+    },
     /// A host's: put the room on the room lists, or take it off.
     List {
         /// Whether the lobby lists it.
@@ -146,6 +170,9 @@ pub enum ClientMsg {
     },
 }
 
+/// The longest meeting password, in characters.
+pub const PASSWORD_MAX_CHARS: usize = 64;
+
 /// The reactions a member may send.
 pub const REACTIONS: [&str; 6] = ["👍", "👏", "❤️", "😂", "😮", "🎉"];
 
@@ -171,6 +198,10 @@ impl ClientMsg {
             ClientMsg::Cohost { .. } => "cohost",
             ClientMsg::End => "end",
             ClientMsg::List { .. } => "list",
+            ClientMsg::Password { .. } => "password",
+            ClientMsg::WaitingRoom { .. } => "waiting_room",
+            ClientMsg::Admit { .. } => "admit",
+            ClientMsg::Deny { .. } => "deny",
             ClientMsg::Mute { .. } => "mute",
             ClientMsg::MuteAll => "mute_all",
             ClientMsg::AskUnmute { .. } => "ask_unmute",
@@ -287,6 +318,13 @@ pub enum ServerMsg {
         locked: bool,
         /// Whether the room lists show the room.
         listed: bool,
+        /// Whether joining needs the meeting's password.
+        protected: bool,
+        /// Whether newcomers wait until a host lets them in.
+        waiting_room: bool,
+        /// To hosts: who waits to be let in, in the order they came.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        waiting: Option<Vec<PeerInfo>>,
         /// The raised hands, in the order they went up.
         hands: Vec<PeerId>,
         /// To the host alone: the secret that makes it host again if it comes back.
@@ -385,6 +423,39 @@ pub enum ServerMsg {
         room: RoomName,
         /// The secret that makes it host again if it comes back.
         token: String,
+    },
+    /// A host set or cleared the meeting's password; sent to every member.
+    Protected {
+        /// Whether joining needs a password now.
+        protected: bool,
+        /// The host who did it.
+        by: PeerId,
+    },
+    /// A host turned the waiting room on or off; sent to every member.
+    #[serde(rename = "waiting_room")]
+    WaitingRoomSet {
+        /// Whether newcomers wait now.
+        on: bool,
+        /// The host who did it.
+        by: PeerId,
+    },
+    /// To one who asked to join a room with a waiting room: it waits, in no room, until a
+    /// host lets it in (`joined`) or turns it away (`denied`).
+    Waiting {
+        /// The room.
+        room: RoomName,
+    },
+    /// To the hosts: who waits to be let in, whenever that changes.
+    Knocking {
+        /// The ones who wait, in the order they came.
+        waiting: Vec<PeerInfo>,
+    },
+    /// To one who waited: a host turned it away, or the meeting ended first (`by` null).
+    Denied {
+        /// The room.
+        room: RoomName,
+        /// The host who did it.
+        by: Option<PeerId>,
     },
     /// A host put the room on the room lists or took it off; sent to every member.
     Listed {
@@ -604,6 +675,14 @@ pub enum ErrorCode {
     RoomLocked,
     /// A reaction that is none of the few a member may send.
     InvalidReaction,
+    /// The meeting has a password and the join brought none.
+    PasswordRequired,
+    /// The join's password is not the meeting's.
+    WrongPassword,
+    /// A password a host set breaks the rules (at most 64 characters, no control characters).
+    InvalidPassword,
+    /// An `admit` or `deny` of someone who is not waiting.
+    NotWaiting,
     /// A reaction sooner than [`REACTION_EVERY`] after the last; it was dropped.
     TooManyReactions,
 }
@@ -670,6 +749,7 @@ mod tests {
                 room: "회의".into(),
                 host_token: None,
                 listed: None,
+                password: None,
             }
         );
         assert_eq!(
@@ -678,6 +758,7 @@ mod tests {
                 room: "a".into(),
                 host_token: Some("ff".into()),
                 listed: None,
+                password: None,
             }
         );
         assert_eq!(decode(r#"{"type":"end"}"#).unwrap(), ClientMsg::End);

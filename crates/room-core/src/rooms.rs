@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use crate::chat::{self, Transcript};
 use crate::entropy::Entropy;
-use crate::hosting::{Action, HostToken, Hosting, Role};
+use crate::hosting::{same_secret, Action, HostToken, Hosting, Role};
 use crate::media::{CallId, MediaCommand, MediaEvent, MediaMode, SlotView, TrackInfo, TrackSource};
 use crate::names::{NameError, Nickname, PeerId, RoomName};
 use crate::protocol::{
@@ -63,6 +63,14 @@ impl Default for Limits {
     }
 }
 
+/// What a `join` brings besides the room's name.
+#[derive(Debug, Clone, Copy, Default)]
+struct JoinAsk<'a> {
+    host_token: Option<&'a str>,
+    listed: Option<bool>,
+    password: Option<&'a str>,
+}
+
 /// Who a frame goes to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum To {
@@ -112,6 +120,8 @@ struct Peer {
     muted_by_host: bool,
     /// When it last reacted.
     reacted_at: Option<Tick>,
+    /// The room whose waiting room it waits in.
+    waiting_for: Option<RoomName>,
 }
 
 /// A room with at least one member.
@@ -130,6 +140,12 @@ struct Room {
     hosting: Hosting,
     /// The raised hands, in the order they went up.
     hands: Vec<PeerId>,
+    /// What joining needs: the password, if one was set.
+    password: Option<String>,
+    /// Whether newcomers wait until a host lets them in.
+    waiting_room: bool,
+    /// Who waits, in the order they came.
+    waiting: Vec<PeerId>,
 }
 
 impl Room {
@@ -238,6 +254,7 @@ impl Rooms {
                 candidates_to: HashMap::new(),
                 muted_by_host: false,
                 reacted_at: None,
+                waiting_for: None,
             },
         );
         self.enter_lobby(id);
@@ -257,6 +274,7 @@ impl Rooms {
     pub fn disconnect(&mut self, now: Tick, id: PeerId) -> Vec<Outgoing> {
         let mut out = Vec::new();
         self.lobby.remove(&id);
+        self.stop_waiting(id, &mut out);
         if let Some(old) = self.leave_room(id, &mut out) {
             self.room_changed(now, &old, &mut out);
         }
@@ -275,7 +293,15 @@ impl Rooms {
                 room,
                 host_token,
                 listed,
-            } => self.handle_join(now.tick, from, &room, host_token.as_deref(), listed),
+                password,
+            } => {
+                let asked = JoinAsk {
+                    host_token: host_token.as_deref(),
+                    listed,
+                    password: password.as_deref(),
+                };
+                self.handle_join(now.tick, from, &room, asked)
+            }
             ClientMsg::Leave => self.handle_leave(now.tick, from),
             ClientMsg::Chat { text } => self.handle_chat(now, from, text),
             ClientMsg::Offer { .. } | ClientMsg::Answer { .. } | ClientMsg::Candidate { .. }
@@ -305,6 +331,10 @@ impl Rooms {
             ClientMsg::Cohost { id, cohost } => self.handle_cohost(from, &id, cohost),
             ClientMsg::End => self.handle_end(now.tick, from),
             ClientMsg::List { listed } => self.handle_list(now.tick, from, listed),
+            ClientMsg::Password { password } => self.handle_password(from, password),
+            ClientMsg::WaitingRoom { on } => self.handle_waiting_room(now.tick, from, on),
+            ClientMsg::Admit { id } => self.handle_admit(now.tick, from, &id),
+            ClientMsg::Deny { id } => self.handle_deny(from, &id),
             ClientMsg::Mute { id } => self.handle_mute(from, &id),
             ClientMsg::MuteAll => self.handle_mute_all(from),
             ClientMsg::AskUnmute { id } => self.handle_ask_unmute(from, &id),
@@ -473,8 +503,7 @@ impl Rooms {
         now: Tick,
         id: PeerId,
         raw: &str,
-        host_token: Option<&str>,
-        listed: Option<bool>,
+        asked: JoinAsk<'_>,
     ) -> Vec<Outgoing> {
         let name = match RoomName::parse(raw) {
             Ok(name) => name,
@@ -490,11 +519,31 @@ impl Rooms {
         let existing = self.rooms.get(&name);
         let size = existing.map_or(0, |room| room.members.len());
         let host_back = existing
-            .zip(host_token)
+            .zip(asked.host_token)
             .is_some_and(|(room, token)| room.hosting.is_token(token));
         if existing.is_some_and(|room| room.hosting.locked()) && !host_back {
             let message = "this meeting is locked: only its host can let people in".to_owned();
             return refuse(id, ErrorCode::RoomLocked, message, ErrorDetails::default());
+        }
+        if let Some(password) = existing.and_then(|room| room.password.as_deref()) {
+            match asked.password {
+                _ if host_back => {}
+                None | Some("") => {
+                    return error(
+                        id,
+                        ErrorCode::PasswordRequired,
+                        "this meeting needs its password",
+                    );
+                }
+                Some(offered) if !same_secret(password, offered) => {
+                    return error(
+                        id,
+                        ErrorCode::WrongPassword,
+                        "that is not this meeting's password",
+                    );
+                }
+                Some(_) => {}
+            }
         }
         if size == 0 && self.rooms.len() >= self.limits.max_rooms {
             let message = format!("the server holds {} rooms already", self.rooms.len());
@@ -509,8 +558,24 @@ impl Rooms {
             );
             return refuse(id, ErrorCode::RoomFull, message, ErrorDetails::limit(max));
         }
+        if existing.is_some_and(|room| room.waiting_room) && !host_back {
+            return self.knock(now, id, name);
+        }
+        self.enter(now, id, name, asked.listed, host_back)
+    }
 
+    /// `id` comes into `name` (made if it does not exist, `listed` unless told otherwise),
+    /// as the host again if `host_back`: every check was made.
+    fn enter(
+        &mut self,
+        now: Tick,
+        id: PeerId,
+        name: RoomName,
+        listed: Option<bool>,
+        host_back: bool,
+    ) -> Vec<Outgoing> {
         let mut out = Vec::new();
+        self.stop_waiting(id, &mut out);
         let old = self.leave_room(id, &mut out);
         if let Some(old) = &old {
             out.push(Outgoing::one(id, ServerMsg::Left { room: old.clone() }));
@@ -530,6 +595,9 @@ impl Rooms {
                 speaking: (Vec::new(), None),
                 hosting: Hosting::new(id, token),
                 hands: Vec::new(),
+                password: None,
+                waiting_room: false,
+                waiting: Vec::new(),
             };
             self.rooms.insert(name.clone(), room);
         }
@@ -566,6 +634,7 @@ impl Rooms {
             if reclaimed {
                 let hosts = self.room_mut(&name).hosting.hosts();
                 out.push(Outgoing::many(others, ServerMsg::Hosts { hosts }));
+                self.tell_new_hosts_who_waits(&name, &mut out);
             }
         }
         if let Some(old) = &old {
@@ -577,6 +646,11 @@ impl Rooms {
 
     fn handle_leave(&mut self, now: Tick, id: PeerId) -> Vec<Outgoing> {
         let mut out = Vec::new();
+        // Leaving while waiting to be let in stops the waiting.
+        if let Some(room) = self.stop_waiting(id, &mut out) {
+            out.push(Outgoing::one(id, ServerMsg::Left { room }));
+            return out;
+        }
         let Some(old) = self.leave_room(id, &mut out) else {
             return error(id, ErrorCode::NotInRoom, "not in a room");
         };
@@ -814,6 +888,17 @@ impl Rooms {
         if room.members.is_empty() {
             self.history_bytes -= room.transcript.bytes();
             self.by_age.remove(&room.born);
+            // Nobody is left to let them in.
+            for waiting in std::mem::take(&mut room.waiting) {
+                if let Some(peer) = self.peers.get_mut(&waiting) {
+                    peer.waiting_for = None;
+                }
+                let denied = ServerMsg::Denied {
+                    room: name.clone(),
+                    by: None,
+                };
+                out.push(Outgoing::one(waiting, denied));
+            }
             self.rooms.remove(&name);
         } else {
             out.push(Outgoing::many(
@@ -843,6 +928,7 @@ impl Rooms {
                     };
                     out.push(Outgoing::one(new_host, msg));
                 }
+                self.tell_new_hosts_who_waits(&name, out);
             }
         }
         Some(name)
@@ -864,6 +950,9 @@ impl Rooms {
             hosts: hosting.hosts(),
             locked: hosting.locked(),
             listed: !self.unlisted.contains(name),
+            protected: room.password.is_some(),
+            waiting_room: room.waiting_room,
+            waiting: (hosting.role(id) != Role::Member).then(|| self.waiting_infos(room)),
             hands: room.hands.clone(),
             host_token: hosting
                 .token()
@@ -930,10 +1019,12 @@ impl Rooms {
         let room = self.room_mut(&name);
         room.hosting.set_cohost(target, cohost);
         let hosts = room.hosting.hosts();
-        vec![Outgoing::many(
+        let mut out = vec![Outgoing::many(
             room.members.clone(),
             ServerMsg::Hosts { hosts },
-        )]
+        )];
+        self.tell_new_hosts_who_waits(&name, &mut out);
+        out
     }
 
     /// `target` of `id`'s room, if `id` may do `action` to it: another member, of a lower role
@@ -1254,6 +1345,8 @@ fn refuse(to: PeerId, code: ErrorCode, message: String, details: ErrorDetails) -
 fn error(to: PeerId, code: ErrorCode, message: impl Into<String>) -> Vec<Outgoing> {
     vec![Outgoing::one(to, ServerMsg::error(code, message))]
 }
+
+mod admission;
 
 #[cfg(test)]
 mod tests;

@@ -111,12 +111,14 @@ fn client_msg() -> impl Strategy<Value = ClientMsg> {
         (
             any::<String>(),
             proptest::option::of(any::<String>()),
-            proptest::option::of(any::<bool>())
+            proptest::option::of(any::<bool>()),
+            proptest::option::of(any::<String>())
         )
-            .prop_map(|(room, host_token, listed)| ClientMsg::Join {
+            .prop_map(|(room, host_token, listed, password)| ClientMsg::Join {
                 room,
                 host_token,
-                listed
+                listed,
+                password
             }),
         Just(ClientMsg::Leave),
         any::<String>().prop_map(|text| ClientMsg::Chat { text }),
@@ -139,6 +141,10 @@ fn client_msg() -> impl Strategy<Value = ClientMsg> {
         any::<String>().prop_map(|id| ClientMsg::LowerHand { id }),
         any::<String>().prop_map(|emoji| ClientMsg::React { emoji }),
         any::<bool>().prop_map(|listed| ClientMsg::List { listed }),
+        proptest::option::of(any::<String>()).prop_map(|password| ClientMsg::Password { password }),
+        any::<bool>().prop_map(|on| ClientMsg::WaitingRoom { on }),
+        any::<String>().prop_map(|id| ClientMsg::Admit { id }),
+        any::<String>().prop_map(|id| ClientMsg::Deny { id }),
     ]
 }
 
@@ -172,8 +178,12 @@ fn wire_form(msg: &ClientMsg) -> Value {
             room,
             host_token,
             listed,
+            password,
         } => {
             let mut frame = json!({"type": "join", "room": room});
+            if let Some(password) = password {
+                frame["password"] = json!(password);
+            }
             if let Some(token) = host_token {
                 frame["host_token"] = json!(token);
             }
@@ -211,6 +221,10 @@ fn wire_form(msg: &ClientMsg) -> Value {
         ClientMsg::LowerHand { id } => json!({"type": "lower_hand", "id": id}),
         ClientMsg::React { emoji } => json!({"type": "react", "emoji": emoji}),
         ClientMsg::List { listed } => json!({"type": "list", "listed": listed}),
+        ClientMsg::Password { password } => json!({"type": "password", "password": password}),
+        ClientMsg::WaitingRoom { on } => json!({"type": "waiting_room", "on": on}),
+        ClientMsg::Admit { id } => json!({"type": "admit", "id": id}),
+        ClientMsg::Deny { id } => json!({"type": "deny", "id": id}),
     }
 }
 
@@ -237,7 +251,11 @@ fn frame_as_list(msg: &ClientMsg) -> Value {
         ClientMsg::Remove { id }
         | ClientMsg::Mute { id }
         | ClientMsg::AskUnmute { id }
-        | ClientMsg::LowerHand { id } => json!([tag, id]),
+        | ClientMsg::LowerHand { id }
+        | ClientMsg::Admit { id }
+        | ClientMsg::Deny { id } => json!([tag, id]),
+        ClientMsg::Password { password } => json!([tag, password]),
+        ClientMsg::WaitingRoom { on } => json!([tag, on]),
         ClientMsg::Hand { raised } | ClientMsg::List { listed: raised } => json!([tag, raised]),
         ClientMsg::React { emoji } => json!([tag, emoji]),
         ClientMsg::Cohost { id, cohost } => json!([tag, id, cohost]),
@@ -727,6 +745,7 @@ impl Model {
                 room,
                 host_token: None,
                 listed: None,
+                password: None,
             },
             Request::Leave => ClientMsg::Leave,
             Request::Chat(text) => ClientMsg::Chat { text },
@@ -840,7 +859,11 @@ impl Model {
             | ClientMsg::Hand { .. }
             | ClientMsg::LowerHand { .. }
             | ClientMsg::React { .. }
-            | ClientMsg::List { .. } => {
+            | ClientMsg::List { .. }
+            | ClientMsg::Password { .. }
+            | ClientMsg::WaitingRoom { .. }
+            | ClientMsg::Admit { .. }
+            | ClientMsg::Deny { .. } => {
                 panic!("the model sends no hosting, hands or reactions: {msg:?}")
             }
         }
@@ -1024,7 +1047,12 @@ impl Model {
             | ServerMsg::UnmuteAsked { .. }
             | ServerMsg::Hands { .. }
             | ServerMsg::Reaction { .. }
-            | ServerMsg::Listed { .. } => {
+            | ServerMsg::Listed { .. }
+            | ServerMsg::Protected { .. }
+            | ServerMsg::WaitingRoomSet { .. }
+            | ServerMsg::Waiting { .. }
+            | ServerMsg::Knocking { .. }
+            | ServerMsg::Denied { .. } => {
                 panic!("{msg:?} without a host's request")
             }
             ServerMsg::SfuAnswer { .. }
@@ -1291,7 +1319,11 @@ fn check_outcome(
         | ClientMsg::Hand { .. }
         | ClientMsg::LowerHand { .. }
         | ClientMsg::React { .. }
-        | ClientMsg::List { .. } => {
+        | ClientMsg::List { .. }
+        | ClientMsg::Password { .. }
+        | ClientMsg::WaitingRoom { .. }
+        | ClientMsg::Admit { .. }
+        | ClientMsg::Deny { .. } => {
             panic!("the model sends no hosting, hands or reactions: {msg:?}")
         }
     }

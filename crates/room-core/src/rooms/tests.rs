@@ -97,6 +97,7 @@ fn join(rooms: &mut Rooms, id: PeerId, room: &str) -> Vec<Outgoing> {
             room: room.into(),
             host_token: None,
             listed: None,
+            password: None,
         },
     )
 }
@@ -154,7 +155,16 @@ fn wire(msg: &ServerMsg) -> Value {
 fn plain(msg: &ServerMsg) -> Value {
     let mut frame = wire(msg);
     if let Some(fields) = frame.as_object_mut().filter(|f| f["type"] == "joined") {
-        for key in ["hosts", "locked", "host_token", "hands", "listed"] {
+        for key in [
+            "hosts",
+            "locked",
+            "host_token",
+            "hands",
+            "listed",
+            "protected",
+            "waiting_room",
+            "waiting",
+        ] {
             fields.remove(key);
         }
     }
@@ -1127,11 +1137,13 @@ fn frames_from_unknown_peers_are_ignored() {
                 room: "room".into(),
                 host_token: None,
                 listed: None,
+                password: None,
             },
             ClientMsg::Join {
                 room: "new".into(),
                 host_token: None,
                 listed: None,
+                password: None,
             },
             ClientMsg::Leave,
             ClientMsg::Chat { text: "hi".into() },
@@ -1185,6 +1197,7 @@ fn join_at(rooms: &mut Rooms, now: Now, id: PeerId, room: &str) -> Vec<Outgoing>
             room: room.into(),
             host_token: None,
             listed: None,
+            password: None,
         },
     )
 }
@@ -1716,6 +1729,7 @@ fn a_locked_room_lets_its_host_back_in_with_the_token_and_no_one_else() {
             room: "board".into(),
             host_token,
             listed: None,
+            password: None,
         },
     );
     let joined = &hosting_inbox(&out, back)[0];
@@ -1786,6 +1800,7 @@ fn without_random_bits_a_room_has_no_token_and_no_token_opens_it() {
                 room: "board".into(),
                 host_token,
                 listed: None,
+                password: None,
             },
         );
         assert_refused(&out, bob, "room_locked");
@@ -1865,6 +1880,7 @@ fn an_unlisted_room_is_never_news_and_its_name_is_forgotten_when_it_empties() {
         room: room.into(),
         host_token: None,
         listed: Some(false),
+        password: None,
     };
     let out = rooms.handle(now(), ann, unlisted("quiet"));
     assert_eq!(room_lists(&out), Vec::<Value>::new());
@@ -1872,7 +1888,10 @@ fn an_unlisted_room_is_never_news_and_its_name_is_forgotten_when_it_empties() {
     assert_eq!(rooms.room_count(), 1, "it exists all the same");
     let out = leave(&mut rooms, ann);
     assert_eq!(inbox(&out, lobby), Vec::<Value>::new());
-    assert!(rooms.unlisted.is_empty(), "the name of a room gone is not kept");
+    assert!(
+        rooms.unlisted.is_empty(),
+        "the name of a room gone is not kept"
+    );
     // Made again without `listed: false`, the same name is an ordinary, listed room.
     let out = join(&mut rooms, ann, "quiet");
     assert_eq!(inbox(&out, lobby), [room_update("quiet", 1, 1)]);
