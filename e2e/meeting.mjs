@@ -344,7 +344,66 @@ async function waitingRoom({ browser, server }) {
   await waitForBanner(cat, /did not let you in/, 'Cat told she was not let in');
 }
 
+/** Waits until `person`'s stage shows the tile `tileId` (null: no stage, every tile alike). */
+const waitForStage = (person, tileId, what) =>
+  waitInPage(
+    person,
+    what,
+    (id) => {
+      const staged = [...document.querySelectorAll('#video-grid .tile.on-stage')];
+      const grid = document.querySelector('#video-grid');
+      if (id === null) return staged.length === 0 && !grid.classList.contains('staged');
+      const onStage = staged.length === 1 && staged[0].dataset.peerId === id;
+      return onStage && grid.classList.contains('staged');
+    },
+    tileId,
+  );
+
+/**
+ * The stage: speaker view puts someone on it, a pin chooses who for oneself, a shared screen
+ * takes it with "… is presenting", a host's spotlight chooses for everyone, and back in the
+ * grid with none of these every tile is alike again.
+ */
+async function stage({ browser, server }) {
+  const ann = await joinRoom(browser, server.url, 'stage', 'Ann');
+  const bob = await joinRoom(browser, server.url, 'stage', 'Bob');
+  const cat = await joinRoom(browser, server.url, 'stage', 'Cat');
+  const [bobId, catId] = [await selfId(bob), await selfId(cat)];
+  await waitForShown(ann, `#video-grid .tile[data-peer-id="${catId}"]`, "Cat's tile");
+  await waitForStage(ann, null, 'a grid of equals at first');
+
+  await ann.page.click('#view-mode');
+  await waitInPage(ann, 'someone else on the stage in speaker view', () => {
+    const staged = document.querySelector('#video-grid .tile.on-stage');
+    return staged !== null && !staged.classList.contains('self');
+  });
+
+  await ann.page.click(`#video-grid .tile[data-peer-id="${catId}"] .tile-pin`);
+  await waitForStage(ann, catId, 'Cat pinned to the stage');
+  await ann.page.click(`#video-grid .tile[data-peer-id="${catId}"] .tile-pin`);
+  await ann.page.click('#view-mode');
+  await waitForStage(ann, null, 'unpinned, in the grid again');
+
+  await bob.page.click('#share-screen');
+  await waitForStage(ann, `screen:${bobId}`, "Bob's screen on the stage");
+  const label = await ann.page.$eval(
+    `#video-grid .tile[data-peer-id="screen:${bobId}"] .tile-name`,
+    (node) => node.textContent,
+  );
+  assert.equal(label, 'Bob is presenting');
+  const bobTile = `#video-grid .tile[data-peer-id="${bobId}"]`;
+  await waitForShown(ann, bobTile, "Bob's camera still a tile");
+
+  await ann.page.click(`${entry(catId)} .spotlight`);
+  await waitForStage(bob, catId, 'Cat spotlit on Bob\'s stage, over his own screen');
+  await waitForStage(ann, catId, 'Cat spotlit on Ann\'s stage');
+  await ann.page.click(`${entry(catId)} .spotlight`);
+  await bob.page.click('#share-screen');
+  await waitForStage(ann, null, 'no spotlight, no screen: the grid again');
+}
+
 export const MEETING_SCENARIOS = {
+  stage: { run: stage, args: [] },
   'waiting-room': { run: waitingRoom, args: [] },
   'new-meeting': { run: newMeeting, args: [] },
   'settings-layout': { run: settingsLayout, args: [] },

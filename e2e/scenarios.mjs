@@ -29,6 +29,10 @@ async function twoPeople({ browser, server }) {
     await waitForInboundGrowth(person, 'video');
     await waitForInboundGrowth(person, 'audio');
   }
+  // The fake microphone beeps: Bob's page rings Ann's tile from the sound it receives.
+  await waitInPage(bob, "Ann's tile ringed while she speaks", () =>
+    document.querySelector('#video-grid .tile.speaking:not(.self)') !== null,
+  );
 }
 
 /** Three people all see each other; one leaves and is dropped; a fourth gets everyone. */

@@ -87,6 +87,11 @@ export class Connection extends EventTarget {
     return this.send({ type: 'waiting_room', on: Boolean(on) });
   }
 
+  /** A host's: puts a member on everyone's stage (null: nobody). */
+  spotlight(id) {
+    return this.send({ type: 'spotlight', id });
+  }
+
   /** A host's: lets in someone who waits. */
   admit(id) {
     return this.send({ type: 'admit', id });

@@ -16,7 +16,8 @@
 //   muted this page's microphone), 'unmute-asked' (`by`), 'hands' (the raised hands changed)
 //   and 'reaction' (`from`, `emoji`), 'protected' (`protected`, `by`), 'waiting-room' (`on`,
 //   `by`), 'knocking' (who waits changed), 'waiting' (this page waits to be let in) and
-//   'denied' (`by`: the host's name, or null when the meeting ended first).
+//   'denied' (`by`: the host's name, or null when the meeting ended first), 'spotlight' (`id`:
+//   who a host put on everyone's stage, or null; `by`).
 //
 // `hostToken` is the room's host token once the server gave it to this page (as host).
 
@@ -45,6 +46,8 @@ export class RoomState extends EventTarget {
   locked = false;
   /** Whether the room lists show the room. */
   listed = true;
+  /** Who a host put on everyone's stage. */
+  spotlight = null;
   /** Whether joining needs the meeting's password. */
   protected = false;
   /** Whether newcomers wait until a host lets them in. */
@@ -92,6 +95,7 @@ export class RoomState extends EventTarget {
     this.protected = false;
     this.waitingRoom = false;
     this.waiting = [];
+    this.spotlight = null;
   }
 
   /** Takes one server frame. */
@@ -168,6 +172,12 @@ export class RoomState extends EventTarget {
         if (frame.room === this.room && typeof frame.token === 'string') {
           this.hostToken = frame.token;
           this.#changed('host-token');
+        }
+        break;
+      case 'spotlight':
+        if (this.inRoom) {
+          this.spotlight = this.members.has(frame.id) ? frame.id : null;
+          this.#changed('spotlight', { id: this.spotlight, by: frame.by });
         }
         break;
       case 'protected':
@@ -256,6 +266,7 @@ export class RoomState extends EventTarget {
     this.hosts = Array.isArray(frame.hosts) ? frame.hosts : [];
     this.locked = Boolean(frame.locked);
     this.listed = frame.listed !== false;
+    this.spotlight = frame.spotlight ?? null;
     this.protected = Boolean(frame.protected);
     this.waitingRoom = Boolean(frame.waiting_room);
     this.waiting = Array.isArray(frame.waiting) ? frame.waiting.map(member) : [];

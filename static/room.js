@@ -82,6 +82,12 @@ let soundBlocked = false;
 let leaving = false;
 /** Whether the room was full when its count last came, before joining. */
 let roomWasFull = false;
+/** 'grid' (every tile alike) or 'speaker' (the one speaking on the stage). */
+let viewMode = 'grid';
+/** The tile this person pinned to the stage, if any. */
+let pinnedId = null;
+/** In a mesh: who speaks loudest, from the sound each connection brings. */
+let meshSpeaker = null;
 
 const prejoin = new Prejoin({
   section: $('prejoin'),
@@ -116,7 +122,37 @@ const grid = new Grid(
   (sizes) => {
     if (call instanceof SfuCall) call.setTileSizes(sizes);
   },
+  (id) => {
+    pinnedId = id;
+    grid.setPinned(id);
+    updateStage();
+  },
 );
+$('view-mode').addEventListener('click', () => {
+  viewMode = viewMode === 'grid' ? 'speaker' : 'grid';
+  updateStage();
+});
+
+/** In a mesh, who speaks: the sound level of each connection, twice a second. */
+const MESH_SPEAKING_EVERY_MS = 500;
+const SPEAKING_LEVEL = 0.02;
+setInterval(async () => {
+  if (!(call instanceof Call) || !state.inRoom) return;
+  const levels = [];
+  for (const [id, pc] of call.peerConnections()) {
+    const stats = await pc.getStats();
+    stats.forEach((report) => {
+      if (report.type === 'inbound-rtp' && report.kind === 'audio') {
+        levels.push([id, report.audioLevel ?? 0]);
+      }
+    });
+  }
+  const speaking = levels.filter(([, level]) => level > SPEAKING_LEVEL);
+  speaking.sort((a, b) => b[1] - a[1]);
+  meshSpeaker = speaking[0]?.[0] ?? meshSpeaker;
+  grid.setSpeaking(speaking.map(([id]) => id), meshSpeaker);
+  updateStage();
+}, MESH_SPEAKING_EVERY_MS);
 
 const members = new MembersPanel(
   { list: $('members'), count: $('member-count') },
@@ -126,6 +162,7 @@ const members = new MembersPanel(
     onMute: (id) => session.mute(id),
     onAskUnmute: (id) => session.askUnmute(id),
     onLowerHand: (id) => session.lowerHand(id),
+    onSpotlight: (id) => session.spotlight(id),
   },
 );
 $('mute-all').addEventListener('click', () => session.muteAll());
@@ -252,9 +289,10 @@ function showSlots() {
   for (const id of sharing) {
     const key = `screen:${id}`;
     grid.ensure(key, { screen: true });
-    grid.label(key, `${state.nameOf(id)}'s screen`);
+    grid.label(key, `${state.nameOf(id)} is presenting`);
     grid.show(key, call.screenStream(id));
   }
+  updateStage();
 }
 
 /** The call, once `welcome` said how the server carries it. */
@@ -355,7 +393,11 @@ async function toggleShare() {
 // ---- being in the meeting ----------------------------------------------------------------------
 
 function renderMembers() {
-  members.render(state.members, state.selfId, (id) => state.roleOf(id), state.hands);
+  members.render(state.members, state.selfId, (id) => state.roleOf(id), {
+    hands: state.hands,
+    spotlight: state.spotlight,
+  });
+  updateStage();
   grid.setHands(state.hands);
   controls.showHand(state.hands.includes(state.selfId));
   const role = state.inRoom ? state.roleOf(state.selfId) : 'member';
@@ -373,6 +415,34 @@ function renderMembers() {
     const locked = state.locked ? ' · locked' : '';
     status.textContent = `In the meeting · ${people(state.members.size)}${locked}`;
   }
+}
+
+/**
+ * What the stage shows: the one a host spotlit, else the tile this person pinned, else a
+ * shared screen, else in speaker view who speaks (or the first other member); else nothing,
+ * and the tiles share the grid alike.
+ */
+function updateStage() {
+  if (!state.inRoom) {
+    grid.setStage(null);
+    return;
+  }
+  const tiles = new Set(grid.ids());
+  const speaker = state.dominant ?? meshSpeaker;
+  const others = [...state.members.keys()].filter((id) => id !== state.selfId);
+  const talking = speaker && speaker !== state.selfId ? speaker : others[0];
+  const candidates = [
+    state.spotlight,
+    pinnedId,
+    grid.screens()[0],
+    viewMode === 'speaker' ? talking : null,
+  ];
+  grid.setStage(candidates.find((id) => id && tiles.has(id)) ?? null);
+  const viewButton = $('view-mode');
+  viewButton.setAttribute('aria-pressed', String(viewMode === 'speaker'));
+  const label = viewMode === 'speaker' ? 'Grid view' : 'Speaker view';
+  viewButton.querySelector('.control-label').textContent = label;
+  viewButton.title = label;
 }
 
 /** For hosts: who waits to come in, each with Admit and Deny. */
@@ -521,6 +591,11 @@ state.addEventListener('change', (ev) => {
       break;
     case 'speaking':
       grid.setSpeaking(ev.detail.speaking, ev.detail.dominant);
+      updateStage();
+      break;
+    case 'spotlight':
+      updateStage();
+      renderMembers();
       break;
     case 'hosts':
       renderMembers();
@@ -703,7 +778,7 @@ session.addEventListener('open', () => {
 for (const type of ['welcome', 'rooms', 'room', 'joined', 'left', 'peer_joined', 'peer_left',
   'nickname', 'chat', 'media', 'speaking', 'hosts', 'host_token', 'locked', 'listed', 'removed',
   'ended', 'muted', 'unmute_asked', 'hands', 'reaction', 'protected', 'waiting_room', 'waiting',
-  'knocking', 'denied', 'error']) {
+  'knocking', 'denied', 'spotlight', 'error']) {
   session.addEventListener(type, (ev) => state.apply(ev.detail));
 }
 const inMesh = () => state.inRoom && call instanceof Call;

@@ -27,7 +27,7 @@ const FRAMES = [
   'welcome', 'rooms', 'room', 'joined', 'left', 'peer_joined', 'peer_left', 'nickname', 'chat',
   'media', 'offer', 'answer', 'candidate', 'sfu_answer', 'slots', 'assign', 'speaking', 'hosts',
   'host_token', 'locked', 'listed', 'removed', 'ended', 'muted', 'unmute_asked', 'hands',
-  'reaction', 'protected', 'waiting_room', 'waiting', 'knocking', 'denied', 'error',
+  'reaction', 'protected', 'waiting_room', 'waiting', 'knocking', 'denied', 'spotlight', 'error',
 ];
 
 export class Session extends EventTarget {
@@ -167,6 +167,10 @@ export class Session extends EventTarget {
 
   admit(id) {
     return this.#conn?.admit(id) ?? false;
+  }
+
+  spotlight(id) {
+    return this.#conn?.spotlight(id) ?? false;
   }
 
   deny(id) {

@@ -197,6 +197,13 @@ fn a_password_and_a_waiting_room_keep_the_door() {
     run("waiting-room");
 }
 
+/// The stage: speaker view, a pinned tile, a shared screen "presenting" and a host's
+/// spotlight each put one tile large, and the grid comes back without them.
+#[test]
+fn the_stage_shows_the_speaker_a_pin_a_screen_or_the_spotlight() {
+    run("stage");
+}
+
 /// Chats that come while the log is scrolled back are counted on the chat and in the title.
 #[test]
 fn unread_chats_are_counted_until_seen() {

@@ -281,6 +281,11 @@ pub(crate) fn room(
                                 }
                             }
                         }
+                        button #view-mode.control type="button" aria-pressed="false"
+                            title="Speaker view" {
+                            span.control-emoji aria-hidden="true" { "▣" }
+                            span.control-label { "Speaker view" }
+                        }
                         button #toggle-settings.control type="button" aria-controls="settings"
                             aria-expanded="false" title="Microphone, camera and speaker" {
                             (icon(SETTINGS_ICON, false))

@@ -1,11 +1,15 @@
 // grid.js: the video grid: one tile per member (`div.tile[data-peer-id]`), and one per shared
 // screen the server forwards (`data-peer-id="screen:<id>"`), sized to fill the stage the way
-// meeting apps do. It tells its owner how big each tile is drawn (`onSizes`), so the server can
-// send each picture at the size it is shown.
+// meeting apps do: all alike, or one tile large on the stage (`setStage`) and the others in a
+// strip below it. Each tile can be pinned (`onPin`) and shown full screen. It tells its owner
+// how big each tile is drawn (`onSizes`), so the server can send each picture at the size it
+// is shown.
 
 import { el } from './dom.js';
 
 const TILE_GAP_PX = 8;
+/** The height of the strip of tiles under the stage. */
+const STRIP_PX = 112;
 /** How long a reaction stays on its tile. */
 const REACTION_SHOWN_MS = 3000;
 
@@ -30,6 +34,10 @@ export class Grid {
   #onSizes;
   #speakerId = '';
   #tileObserver;
+  #onPin;
+  /** The tile on the stage, or null for the grid of equals. */
+  #stageId = null;
+  #pinnedId = null;
 
   /**
    * @param {HTMLElement} node `#video-grid`
@@ -37,11 +45,13 @@ export class Grid {
    *   before the person clicks something
    * @param {(sizes: Map<string, {width: number, height: number, visible: boolean}>) => void}
    *   [onSizes] called with every tile's size, by tile id, when one changes
+   * @param {(id: string | null) => void} [onPin] called with the tile pinned, or null
    */
-  constructor(node, onBlockedSound, onSizes = () => {}) {
+  constructor(node, onBlockedSound, onSizes = () => {}, onPin = () => {}) {
     this.#node = node;
     this.#onBlockedSound = onBlockedSound;
     this.#onSizes = onSizes;
+    this.#onPin = onPin;
     new ResizeObserver(() => this.#layout()).observe(node);
     this.#tileObserver = new ResizeObserver(() => this.#onSizes(this.sizes()));
     document.addEventListener('visibilitychange', () => this.#onSizes(this.sizes()));
@@ -89,7 +99,19 @@ export class Grid {
     mic.title = 'Microphone off';
     const name = el('span', 'tile-name');
     footer.append(mic, name);
-    tile.append(video, avatar, state, hand, reaction, footer);
+    const tools = el('div', 'tile-tools');
+    const pin = el('button', 'tile-pin', '📌');
+    pin.type = 'button';
+    pin.setAttribute('aria-pressed', 'false');
+    pin.addEventListener('click', () => this.#onPin(this.#pinnedId === id ? null : id));
+    const full = el('button', 'tile-fullscreen', '⛶');
+    full.type = 'button';
+    full.addEventListener('click', () => {
+      if (document.fullscreenElement === tile) document.exitFullscreen();
+      else tile.requestFullscreen?.().catch(() => {});
+    });
+    tools.append(pin, full);
+    tile.append(video, avatar, state, hand, reaction, tools, footer);
     entry = { tile, video, name, letter, state, self, hand, reaction, reactionTimer: 0 };
     this.#tiles.set(id, entry);
     if (!self && !screen) this.setState(id, 'new');
@@ -105,6 +127,45 @@ export class Grid {
     if (!entry) return;
     entry.name.textContent = text;
     entry.letter.textContent = initial(text);
+    this.#labelTools(id);
+  }
+
+  /** Puts the tile `id` on the stage, or none (`null`: the grid of equals). */
+  setStage(id) {
+    const stage = id !== null && this.#tiles.has(id) ? id : null;
+    if (stage === this.#stageId) return;
+    this.#stageId = stage;
+    for (const [tileId, { tile }] of this.#tiles) {
+      tile.classList.toggle('on-stage', tileId === stage);
+    }
+    this.#layout();
+  }
+
+  /** The tile on the stage, if any. */
+  get stageId() {
+    return this.#stageId;
+  }
+
+  /** Marks the tile this page pinned, if any. */
+  setPinned(id) {
+    this.#pinnedId = id;
+    for (const [tileId, { tile }] of this.#tiles) {
+      tile.classList.toggle('pinned', tileId === id);
+      tile.querySelector('.tile-pin').setAttribute('aria-pressed', String(tileId === id));
+    }
+  }
+
+  /** The ids of the tiles of shared screens. */
+  screens() {
+    return [...this.#tiles.keys()].filter((id) => id.startsWith('screen:'));
+  }
+
+  #labelTools(id) {
+    const entry = this.#tiles.get(id);
+    const name = entry.name.textContent;
+    entry.tile.querySelector('.tile-pin').setAttribute('aria-label', `Pin ${name}`);
+    const full = entry.tile.querySelector('.tile-fullscreen');
+    full.setAttribute('aria-label', `Show ${name} full screen`);
   }
 
   /**
@@ -155,6 +216,7 @@ export class Grid {
     if (!entry) return;
     entry.name.textContent = entry.self ? `${member.name} (you)` : member.name;
     entry.letter.textContent = initial(member.name);
+    this.#labelTools(member.id);
     entry.tile.classList.toggle('audio-off', !member.audio);
     entry.tile.classList.toggle('video-off', !member.video);
   }
@@ -190,6 +252,7 @@ export class Grid {
     this.#tileObserver.unobserve(entry.tile);
     entry.tile.remove();
     this.#tiles.delete(id);
+    if (this.#stageId === id) this.#stageId = null;
     this.#layout();
   }
 
@@ -237,7 +300,21 @@ export class Grid {
     this.#node.dataset.count = String(count);
     const width = this.#node.clientWidth;
     const height = this.#node.clientHeight;
+    const staged = this.#stageId !== null && count > 1;
+    this.#node.classList.toggle('staged', staged);
     if (count === 0 || width === 0 || height === 0) return;
+    if (staged) {
+      // The stage takes what the strip leaves; the strip's tiles share its width, 16:9.
+      const others = count - 1;
+      const stripH = Math.min(STRIP_PX, height / 4);
+      const w = Math.min((stripH * 16) / 9, (width - TILE_GAP_PX * (others - 1)) / others);
+      this.#node.style.setProperty('--tile-width', `${Math.floor(w)}px`);
+      this.#node.style.setProperty('--tile-height', `${Math.floor((w * 9) / 16)}px`);
+      this.#node.style.setProperty('--stage-width', `${Math.floor(width)}px`);
+      const stageH = Math.floor(height - stripH - TILE_GAP_PX);
+      this.#node.style.setProperty('--stage-height', `${stageH}px`);
+      return;
+    }
     let best = { w: 0, h: 0 };
     for (let cols = 1; cols <= count; cols += 1) {
       const rows = Math.ceil(count / cols);

@@ -22,14 +22,16 @@ export class MembersPanel {
   #onMute;
   #onAskUnmute;
   #onLowerHand;
+  #onSpotlight;
 
   /**
    * @param {{ list: HTMLElement, count: HTMLElement }} nodes
    * @param {{ onRemove: (id: string) => void, onCohost: (id: string, cohost: boolean) => void,
    *   onMute: (id: string) => void, onAskUnmute: (id: string) => void,
-   *   onLowerHand: (id: string) => void }} actions
+   *   onLowerHand: (id: string) => void, onSpotlight: (id: string | null) => void }} actions
    */
-  constructor({ list, count }, { onRemove, onCohost, onMute, onAskUnmute, onLowerHand }) {
+  constructor({ list, count }, actions) {
+    const { onRemove, onCohost, onMute, onAskUnmute, onLowerHand, onSpotlight } = actions;
     this.#list = list;
     this.#count = count;
     this.#onRemove = onRemove;
@@ -37,6 +39,7 @@ export class MembersPanel {
     this.#onMute = onMute;
     this.#onAskUnmute = onAskUnmute;
     this.#onLowerHand = onLowerHand;
+    this.#onSpotlight = onSpotlight;
   }
 
   /**
@@ -44,7 +47,7 @@ export class MembersPanel {
    * the page's own role decides which buttons it gets: a host may remove anyone and name
    * co-hosts, a co-host may remove members.
    */
-  render(members, selfId, roleOf, hands = []) {
+  render(members, selfId, roleOf, { hands = [], spotlight = null } = {}) {
     const mine = roleOf(selfId);
     const items = [...members.values()].map((m) => {
       const li = el('li', m.id === selfId ? 'member me' : 'member');
@@ -63,7 +66,7 @@ export class MembersPanel {
       flags.append(mediaFlag('audio', m.audio), mediaFlag('video', m.video));
       li.append(flags);
       if (m.id !== selfId) {
-        const actions = this.#actions(m, mine, role, hand >= 0);
+        const actions = this.#actions(m, mine, role, hand >= 0, spotlight === m.id);
         if (actions.childElementCount > 0) li.append(actions);
       }
       return li;
@@ -72,8 +75,15 @@ export class MembersPanel {
     this.#count.textContent = String(members.size);
   }
 
-  #actions(m, mine, role, handRaised) {
+  #actions(m, mine, role, handRaised, spotlit) {
     const actions = el('span', 'member-actions');
+    if (mine !== 'member') {
+      const spot = button('secondary spotlight', spotlit ? 'Unspotlight' : 'Spotlight');
+      const what = spotlit ? `Take ${m.name} off` : `Put ${m.name} on`;
+      spot.setAttribute('aria-label', `${what} everyone's stage`);
+      spot.addEventListener('click', () => this.#onSpotlight(spotlit ? null : m.id));
+      actions.append(spot);
+    }
     if (handRaised && mine !== 'member') {
       const lower = button('secondary lower-hand', 'Lower hand');
       lower.setAttribute('aria-label', `Lower ${m.name}'s hand`);

@@ -28,6 +28,8 @@ pub enum Action {
     LowerHand,
     /// Set the password, run the waiting room, let people in or turn them away.
     Admit,
+    /// Put someone on everyone's stage.
+    Spotlight,
 }
 
 /// How much a member runs its room.
@@ -45,9 +47,12 @@ impl Role {
     /// Whether a member of this role may do `action`.
     pub fn may(self, action: Action) -> bool {
         match action {
-            Action::Lock | Action::Remove | Action::Mute | Action::LowerHand | Action::Admit => {
-                self >= Role::CoHost
-            }
+            Action::Lock
+            | Action::Remove
+            | Action::Mute
+            | Action::LowerHand
+            | Action::Admit
+            | Action::Spotlight => self >= Role::CoHost,
             Action::CoHost | Action::End => self == Role::Host,
         }
     }

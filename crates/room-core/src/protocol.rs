@@ -136,6 +136,12 @@ pub enum ClientMsg {
         /// The one who waits.
         id: String,
     },
+    /// A host's: put a member on everyone's stage (`None`: nobody).
+    Spotlight {
+        /// The member.
+        #[serde(default)]
+        id: Option<String>,
+    },
     /// A host's: put the room on the room lists, or take it off.
     List {
         /// Whether the lobby lists it.
@@ -198,6 +204,7 @@ impl ClientMsg {
             ClientMsg::Cohost { .. } => "cohost",
             ClientMsg::End => "end",
             ClientMsg::List { .. } => "list",
+            ClientMsg::Spotlight { .. } => "spotlight",
             ClientMsg::Password { .. } => "password",
             ClientMsg::WaitingRoom { .. } => "waiting_room",
             ClientMsg::Admit { .. } => "admit",
@@ -318,6 +325,8 @@ pub enum ServerMsg {
         locked: bool,
         /// Whether the room lists show the room.
         listed: bool,
+        /// Who a host put on everyone's stage.
+        spotlight: Option<PeerId>,
         /// Whether joining needs the meeting's password.
         protected: bool,
         /// Whether newcomers wait until a host lets them in.
@@ -423,6 +432,15 @@ pub enum ServerMsg {
         room: RoomName,
         /// The secret that makes it host again if it comes back.
         token: String,
+    },
+    /// Who is on everyone's stage changed: a host chose someone or nobody, or the one chosen
+    /// left (`by` null); sent to every member.
+    #[serde(rename = "spotlight")]
+    SpotlightSet {
+        /// The member on the stage.
+        id: Option<PeerId>,
+        /// The host who chose.
+        by: Option<PeerId>,
     },
     /// A host set or cleared the meeting's password; sent to every member.
     Protected {

@@ -146,6 +146,8 @@ struct Room {
     waiting_room: bool,
     /// Who waits, in the order they came.
     waiting: Vec<PeerId>,
+    /// Who a host put on everyone's stage.
+    spotlight: Option<PeerId>,
 }
 
 impl Room {
@@ -331,6 +333,7 @@ impl Rooms {
             ClientMsg::Cohost { id, cohost } => self.handle_cohost(from, &id, cohost),
             ClientMsg::End => self.handle_end(now.tick, from),
             ClientMsg::List { listed } => self.handle_list(now.tick, from, listed),
+            ClientMsg::Spotlight { id } => self.handle_spotlight(from, id.as_deref()),
             ClientMsg::Password { password } => self.handle_password(from, password),
             ClientMsg::WaitingRoom { on } => self.handle_waiting_room(now.tick, from, on),
             ClientMsg::Admit { id } => self.handle_admit(now.tick, from, &id),
@@ -598,6 +601,7 @@ impl Rooms {
                 password: None,
                 waiting_room: false,
                 waiting: Vec::new(),
+                spotlight: None,
             };
             self.rooms.insert(name.clone(), room);
         }
@@ -905,6 +909,11 @@ impl Rooms {
                 room.members.clone(),
                 ServerMsg::PeerLeft { id },
             ));
+            if room.spotlight == Some(id) {
+                room.spotlight = None;
+                let cleared = ServerMsg::SpotlightSet { id: None, by: None };
+                out.push(Outgoing::many(room.members.clone(), cleared));
+            }
             if room.hands.contains(&id) {
                 room.hands.retain(|hand| *hand != id);
                 let hands = room.hands.clone();
@@ -950,6 +959,7 @@ impl Rooms {
             hosts: hosting.hosts(),
             locked: hosting.locked(),
             listed: !self.unlisted.contains(name),
+            spotlight: room.spotlight,
             protected: room.password.is_some(),
             waiting_room: room.waiting_room,
             waiting: (hosting.role(id) != Role::Member).then(|| self.waiting_infos(room)),
@@ -1265,6 +1275,30 @@ impl Rooms {
             .filter(|name| self.rooms.contains_key(*name))
             .count();
         self.rooms.len() - unlisted_here
+    }
+
+    fn handle_spotlight(&mut self, id: PeerId, target: Option<&str>) -> Vec<Outgoing> {
+        let name = match self.hosting_room(id, Action::Spotlight) {
+            Ok(name) => name,
+            Err(out) => return out,
+        };
+        let target = match target {
+            None => None,
+            Some(raw) => match PeerId::parse(raw).filter(|t| self.room_of(*t) == Some(&name)) {
+                Some(target) => Some(target),
+                None => {
+                    let message = format!("no member {raw:?} in this room");
+                    return refuse(id, ErrorCode::UnknownPeer, message, ErrorDetails::peer(raw));
+                }
+            },
+        };
+        let room = self.room_mut(&name);
+        room.spotlight = target;
+        let msg = ServerMsg::SpotlightSet {
+            id: target,
+            by: Some(id),
+        };
+        vec![Outgoing::many(room.members.clone(), msg)]
     }
 
     fn handle_list(&mut self, now: Tick, id: PeerId, listed: bool) -> Vec<Outgoing> {

@@ -145,6 +145,7 @@ fn client_msg() -> impl Strategy<Value = ClientMsg> {
         any::<bool>().prop_map(|on| ClientMsg::WaitingRoom { on }),
         any::<String>().prop_map(|id| ClientMsg::Admit { id }),
         any::<String>().prop_map(|id| ClientMsg::Deny { id }),
+        proptest::option::of(any::<String>()).prop_map(|id| ClientMsg::Spotlight { id }),
     ]
 }
 
@@ -225,6 +226,7 @@ fn wire_form(msg: &ClientMsg) -> Value {
         ClientMsg::WaitingRoom { on } => json!({"type": "waiting_room", "on": on}),
         ClientMsg::Admit { id } => json!({"type": "admit", "id": id}),
         ClientMsg::Deny { id } => json!({"type": "deny", "id": id}),
+        ClientMsg::Spotlight { id } => json!({"type": "spotlight", "id": id}),
     }
 }
 
@@ -255,6 +257,7 @@ fn frame_as_list(msg: &ClientMsg) -> Value {
         | ClientMsg::Admit { id }
         | ClientMsg::Deny { id } => json!([tag, id]),
         ClientMsg::Password { password } => json!([tag, password]),
+        ClientMsg::Spotlight { id } => json!([tag, id]),
         ClientMsg::WaitingRoom { on } => json!([tag, on]),
         ClientMsg::Hand { raised } | ClientMsg::List { listed: raised } => json!([tag, raised]),
         ClientMsg::React { emoji } => json!([tag, emoji]),
@@ -863,7 +866,8 @@ impl Model {
             | ClientMsg::Password { .. }
             | ClientMsg::WaitingRoom { .. }
             | ClientMsg::Admit { .. }
-            | ClientMsg::Deny { .. } => {
+            | ClientMsg::Deny { .. }
+            | ClientMsg::Spotlight { .. } => {
                 panic!("the model sends no hosting, hands or reactions: {msg:?}")
             }
         }
@@ -1052,7 +1056,8 @@ impl Model {
             | ServerMsg::WaitingRoomSet { .. }
             | ServerMsg::Waiting { .. }
             | ServerMsg::Knocking { .. }
-            | ServerMsg::Denied { .. } => {
+            | ServerMsg::Denied { .. }
+            | ServerMsg::SpotlightSet { .. } => {
                 panic!("{msg:?} without a host's request")
             }
             ServerMsg::SfuAnswer { .. }
@@ -1323,7 +1328,8 @@ fn check_outcome(
         | ClientMsg::Password { .. }
         | ClientMsg::WaitingRoom { .. }
         | ClientMsg::Admit { .. }
-        | ClientMsg::Deny { .. } => {
+        | ClientMsg::Deny { .. }
+        | ClientMsg::Spotlight { .. } => {
             panic!("the model sends no hosting, hands or reactions: {msg:?}")
         }
     }

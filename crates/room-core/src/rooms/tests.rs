@@ -164,6 +164,7 @@ fn plain(msg: &ServerMsg) -> Value {
             "protected",
             "waiting_room",
             "waiting",
+            "spotlight",
         ] {
             fields.remove(key);
         }
