@@ -402,7 +402,49 @@ async function stage({ browser, server }) {
   await waitForStage(ann, null, 'no spotlight, no screen: the grid again');
 }
 
+/**
+ * The keyboard: focus lands on the first control after joining; the microphone button keeps
+ * its name and says its state; ? lists the shortcuts, C goes to the chat; and Settings turn
+ * the single-key shortcuts off.
+ */
+async function keyboard({ browser, server }) {
+  const ann = await joinRoom(browser, server.url, 'keys', 'Ann');
+  const mic = (property) =>
+    ann.page.$eval('#toggle-mic', (button, name) => button.getAttribute(name), property);
+  await waitInPage(ann, 'focus in the call, not on the page', () =>
+    document.querySelector('#stage').contains(document.activeElement),
+  );
+  assert.equal(await mic('aria-label'), 'Microphone');
+  assert.equal(await mic('aria-pressed'), 'true');
+  await ann.page.keyboard.press('m');
+  await waitInPage(ann, 'the microphone off', () =>
+    document.querySelector('#toggle-mic').getAttribute('aria-pressed') === 'false',
+  );
+  assert.equal(await mic('aria-label'), 'Microphone', 'the same name, on or off');
+
+  await ann.page.keyboard.press('?');
+  await waitInPage(ann, 'the shortcuts listed', () =>
+    document.querySelector('#shortcuts-dialog').open,
+  );
+  await ann.page.keyboard.press('Escape');
+  await waitInPage(ann, 'the list closed', () => !document.querySelector('#shortcuts-dialog').open);
+  await ann.page.keyboard.press('c');
+  await waitInPage(ann, 'C goes to the chat', () => document.activeElement?.id === 'chat-input');
+
+  await ann.page.click('#toggle-settings');
+  await ann.page.click('#shortcuts-on');
+  await ann.page.click('#toggle-mic');
+  await waitInPage(ann, 'the microphone on again', () =>
+    document.querySelector('#toggle-mic').getAttribute('aria-pressed') === 'true',
+  );
+  await ann.page.keyboard.press('m');
+  await ann.page.keyboard.press('?');
+  assert.equal(await mic('aria-pressed'), 'true', 'M does nothing with shortcuts off');
+  assert.equal(await ann.page.$eval('#shortcuts-dialog', (dialog) => dialog.open), false);
+}
+
 export const MEETING_SCENARIOS = {
+  keyboard: { run: keyboard, args: [] },
   stage: { run: stage, args: [] },
   'waiting-room': { run: waitingRoom, args: [] },
   'new-meeting': { run: newMeeting, args: [] },

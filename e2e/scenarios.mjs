@@ -57,6 +57,13 @@ async function threePeople({ browser, server }) {
     );
     await waitForRemoteVideo(person, 1);
   }
+  // Cat's page says she left and offers the way back.
+  await waitInPage(cat, '"You left" with Rejoin', () => {
+    const panel = document.querySelector('#left-panel');
+    return !panel.hidden && panel.offsetParent !== null && document.activeElement?.id === 'rejoin';
+  });
+  await cat.page.click('#rejoin');
+  await cat.page.waitForSelector('#join-button:not([disabled])', { timeout: WAIT_MS });
 
   const dan = await joinRoom(browser, server.url, 'team', 'Dan');
   await waitForRemoteVideo(dan, 2);

@@ -47,6 +47,12 @@ async fn run(config: Config, log_lines_dropped: Arc<AtomicU64>) -> ExitCode {
     // log level: so it goes to stderr too.
     log::info!(url = server.url(); "listening on {}", server.url());
     eprintln!("room: listening on {}", server.url());
+    let open = server.urls_to_open();
+    if open != [server.url()] {
+        let open = open.join(", ");
+        log::info!(urls = open.as_str(); "open it at {open}");
+        eprintln!("room: open it at {open}");
+    }
     let shutdown = async move {
         let _ = stopped.recv().await;
     };

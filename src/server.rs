@@ -263,6 +263,24 @@ impl Server {
         &self.url
     }
 
+    /// Where people can open it: the listener's address, or, listening on every address
+    /// (`0.0.0.0`, `::`), this machine's addresses, the LAN ones first.
+    pub fn urls_to_open(&self) -> Vec<String> {
+        let Ok(local) = self.listener.local_addr() else {
+            return vec![self.url.clone()];
+        };
+        if !local.ip().is_unspecified() {
+            return vec![self.url.clone()];
+        }
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        // `0.0.0.0` takes IPv4 alone; `::` both.
+        media::media_addresses(local.ip())
+            .into_iter()
+            .filter(|ip| ip.is_ipv4() || local.is_ipv6())
+            .map(|ip| format!("{scheme}://{}", SocketAddr::new(ip, local.port())))
+            .collect()
+    }
+
     /// The bound address.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.listener.local_addr()

@@ -53,6 +53,24 @@ export function saveNickname(name) {
   }
 }
 
+/** A setting this browser keeps under `key`, or null. */
+export function loadSetting(key) {
+  try {
+    return localStorage.getItem(key);
+  } catch {
+    return null;
+  }
+}
+
+/** Keeps a setting for next time. */
+export function saveSetting(key, value) {
+  try {
+    localStorage.setItem(key, value);
+  } catch {
+    // Storage is off: the setting lasts as long as the page.
+  }
+}
+
 /** The host token this browser keeps for `room`, or null. */
 export function loadHostToken(room) {
   try {

@@ -285,7 +285,21 @@ export class RoomState extends EventTarget {
     this.#changed('member', { member: known, renamed: old !== name ? old : null });
   }
 
+  /**
+   * Gives every member its `label`: its name, and for a name someone who joined earlier has
+   * too, " (2)", " (3)", ... in join order, so two Anns can be told apart.
+   */
+  #relabel() {
+    const seen = new Map();
+    for (const known of this.members.values()) {
+      const count = (seen.get(known.name) ?? 0) + 1;
+      seen.set(known.name, count);
+      known.label = count === 1 ? known.name : `${known.name} (${count})`;
+    }
+  }
+
   #changed(what, detail = {}) {
+    if (['joined', 'member-joined', 'member-left', 'member'].includes(what)) this.#relabel();
     this.dispatchEvent(new CustomEvent('change', { detail: { what, ...detail } }));
   }
 

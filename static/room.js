@@ -11,9 +11,11 @@ import {
   checkName,
   loadHostToken,
   loadNickname,
+  loadSetting,
   people,
   saveHostToken,
   saveNickname,
+  saveSetting,
 } from './common.js';
 import {
   LocalMedia,
@@ -64,6 +66,9 @@ session.hostToken = loadHostToken(page.dataset.room);
 // "New meeting" on the home page opens `?new`: a meeting it makes is not listed.
 session.listed = !new URLSearchParams(location.search).has('new');
 const listButton = $('list-room');
+const shortcutsSwitch = $('shortcuts-on');
+/** Where the single-key shortcuts setting is kept. */
+const SHORTCUTS_KEY = 'room.shortcuts';
 const waitingRoomButton = $('waiting-room');
 const passwordField = $('password-field');
 const passwordInput = $('meeting-password');
@@ -207,9 +212,17 @@ const controls = new Controls(
     toggleShare,
     toggleHand: () => session.hand(!state.hands.includes(state.selfId)),
     react: (emoji) => session.react(emoji),
+    focusChat: () => $('chat-input').focus(),
+    leave: () => $('leave').click(),
+    showShortcuts: () => $('shortcuts-dialog').showModal(),
     canShare: canShareScreen(),
-    shortcutsOn: () => state.inRoom,
+    shortcutsOn: () => state.inRoom && shortcutsSwitch.checked,
   },
+);
+$('shortcuts-help').addEventListener('click', () => $('shortcuts-dialog').showModal());
+shortcutsSwitch.checked = loadSetting(SHORTCUTS_KEY) !== 'off';
+shortcutsSwitch.addEventListener('change', () =>
+  saveSetting(SHORTCUTS_KEY, shortcutsSwitch.checked ? 'on' : 'off'),
 );
 
 // ---- the call --------------------------------------------------------------------------
@@ -521,8 +534,15 @@ function leave() {
 
 $('leave').addEventListener('click', () => {
   leave();
-  location.assign('/');
+  showPrejoin();
+  prejoin.nodes.section.hidden = true;
+  status.textContent = 'You left the meeting.';
+  banner.hide();
+  $('left-panel').hidden = false;
+  $('rejoin').focus();
 });
+// A fresh page is a fresh start: devices, connection and all.
+$('rejoin').addEventListener('click', () => location.reload());
 
 // Closing the tab or navigating away ends the calls at once rather than when ICE times out.
 window.addEventListener('pagehide', () => leave());
@@ -691,6 +711,9 @@ function joined() {
   sentMedia = null;
   banner.hide();
   showCall();
+  // Focus goes into the call, on its first control that works, not to the page's body.
+  const first = [...document.querySelectorAll('#stage .controls button')].find((b) => !b.disabled);
+  (first ?? $('stage')).focus();
   renameInput.value = state.selfName;
   renameButton.disabled = false;
   const self = state.members.get(state.selfId);

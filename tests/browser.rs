@@ -204,6 +204,13 @@ fn the_stage_shows_the_speaker_a_pin_a_screen_or_the_spotlight() {
     run("stage");
 }
 
+/// The keyboard: focus after joining, toggles that keep their name, the shortcuts' list, and a
+/// setting that turns single-key shortcuts off.
+#[test]
+fn the_keyboard_works_and_its_shortcuts_can_be_turned_off() {
+    run("keyboard");
+}
+
 /// Chats that come while the log is scrolled back are counted on the chat and in the title.
 #[test]
 fn unread_chats_are_counted_until_seen() {

@@ -208,3 +208,24 @@ async fn join_form_redirects_to_the_room_page() {
     assert_eq!(status, 400);
     assert!(body.contains("must not be empty"), "{body}");
 }
+
+/// Listening on every address, the server says where people can open it: this machine's
+/// IPv4 addresses, not `0.0.0.0`; on one address it says nothing more.
+#[async_std::test]
+async fn on_every_address_the_server_says_where_to_open_it() {
+    let server = Server::start(&["--host", "0.0.0.0"]);
+    let port = server.port();
+    let line = server
+        .wait_stderr(|line| line.starts_with("room: open it at "))
+        .expect("a line saying where to open it");
+    assert!(line.contains(&format!("http://127.0.0.1:{port}")), "{line}");
+    assert!(!line.contains("0.0.0.0") && !line.contains('['), "{line}");
+    let (status, _, _) = get(&server, "/").await;
+    assert_eq!(status, 200);
+
+    let one = Server::start(&[]);
+    assert!(one
+        .wait_stderr(|line| line.contains("listening on"))
+        .is_some());
+    assert!(!one.stderr().contains("open it at"), "{}", one.stderr());
+}

@@ -162,6 +162,17 @@ const SETTINGS_ICON: &str =
     "M3 17v2h6v-2H3zM3 5v2h10V5H3zm10 16v-2h8v-2h-8v-2h-2v6h2zM7 9v2H3v2h4v2h2V9H7zm14 \
     4v-2H11v2h10zm-6-4h2V7h4V5h-4V3h-2v6z";
 
+/// The call's single-key shortcuts, as `static/ui/controls.js` reads them.
+const SHORTCUTS: [(&str, &str); 7] = [
+    ("M", "Mute or unmute the microphone"),
+    ("V", "Stop or start the camera"),
+    ("S", "Share the screen, or stop"),
+    ("H", "Raise or lower your hand"),
+    ("C", "Write in the chat"),
+    ("L", "Leave the meeting"),
+    ("?", "Show these shortcuts"),
+];
+
 /// The page of one room: first a preview to check camera and microphone, then the call.
 ///
 /// The name travels to `static/room.js` in the `data-room` attribute of `#room-page`, so the
@@ -193,6 +204,25 @@ pub(crate) fn room(
                 }
             }
             div #error.banner.error role="alert" hidden {}
+            dialog #shortcuts-dialog.card aria-labelledby="shortcuts-heading" {
+                h2 #shortcuts-heading { "Keyboard shortcuts" }
+                p.muted { "In a call, when not typing; Settings can turn them off." }
+                dl.shortcuts {
+                    @for (key, what) in SHORTCUTS {
+                        dt { kbd { (key) } }
+                        dd { (what) }
+                    }
+                }
+                form method="dialog" { button.primary { "Close" } }
+            }
+            // After Leave: the way back in, or home.
+            section #left-panel.card.left-panel hidden aria-labelledby="left-heading" {
+                h2 #left-heading { "You left the meeting" }
+                div.row {
+                    button #rejoin.primary type="button" { "Rejoin" }
+                    a.button.secondary href="/" { "Home" }
+                }
+            }
             // Before joining: check how you look and sound, then join.
             section #prejoin.prejoin aria-labelledby="prejoin-heading" {
                 div.preview-box {
@@ -247,7 +277,7 @@ pub(crate) fn room(
             }
             // The call: the video grid with its controls, then people, settings and chat.
             div #call.room-layout hidden {
-                section #stage.stage aria-label="Video" {
+                section #stage.stage aria-label="Video" tabindex="-1" {
                     div #video-grid.video-grid data-count="0" {}
                     div.controls role="toolbar" aria-label="Call controls" {
                         button #toggle-mic.control type="button" title="Mute (M)" {
@@ -300,6 +330,15 @@ pub(crate) fn room(
                 aside.sidebar {
                     section #settings.panel.settings-panel aria-labelledby="settings-heading" hidden {
                         h2 #settings-heading { "Settings" }
+                        div.field.shortcuts-setting {
+                            label.check {
+                                input #shortcuts-on type="checkbox" name="shortcuts" checked;
+                                " Single-key shortcuts"
+                            }
+                            button #shortcuts-help.secondary type="button" {
+                                "Keyboard shortcuts (?)"
+                            }
+                        }
                     }
                     section.panel.members-panel aria-labelledby="members-heading" {
                         h2 #members-heading {

@@ -1,5 +1,7 @@
 // controls.js: the call's control bar (microphone, camera, screen, hand, reactions, settings)
-// and the single-key shortcuts M, V and H.
+// and the single-key shortcuts (M, V, S, H, C, L and ? for their list), which a setting turns
+// off (WCAG 2.1.4). Each toggle keeps one accessible name (Microphone, Camera, ...) and says
+// whether it is on with aria-pressed; the visible label says what a press does.
 
 import { isTyping } from './dom.js';
 
@@ -7,9 +9,10 @@ import { isTyping } from './dom.js';
  * Shows a toggle's state: aria-pressed says whether the thing is on (microphone, camera,
  * sharing); the visible label says what a press does ("Mute" / "Unmute"), as meeting apps do.
  */
-function setToggle(button, { on, available, onLabel, offLabel, shortcut }) {
+function setToggle(button, { name, on, available, onLabel, offLabel, shortcut }) {
   button.classList.toggle('off', !on);
   button.disabled = !available;
+  button.setAttribute('aria-label', name);
   button.setAttribute('aria-pressed', String(on));
   button.querySelector('.control-label').textContent = on ? onLabel : offLabel;
   button.title = `${on ? onLabel : offLabel}${shortcut ? ` (${shortcut})` : ''}`;
@@ -26,7 +29,8 @@ export class Controls {
    *           hand: HTMLButtonElement, react: HTMLButtonElement, picker: HTMLElement,
    *           settings: HTMLButtonElement, settingsPanel: HTMLElement }} nodes
    * @param {{ toggleMic: () => void, toggleCamera: () => void, toggleShare: () => void,
-   *           toggleHand: () => void, react: (emoji: string) => void,
+   *           toggleHand: () => void, react: (emoji: string) => void, focusChat: () => void,
+   *           leave: () => void, showShortcuts: () => void,
    *           canShare: boolean, shortcutsOn: () => boolean }} hooks
    */
   constructor({ mic, camera, share, hand, react, picker, settings, settingsPanel }, hooks) {
@@ -59,16 +63,24 @@ export class Controls {
       if (!hooks.shortcutsOn() || ev.repeat || ev.ctrlKey || ev.metaKey || ev.altKey) return;
       if (isTyping(ev.target)) return;
       const key = ev.key.toLowerCase();
-      if (key === 'm') hooks.toggleMic();
-      else if (key === 'v') hooks.toggleCamera();
-      else if (key === 'h') hooks.toggleHand();
-      else return;
+      const actions = {
+        m: hooks.toggleMic,
+        v: hooks.toggleCamera,
+        s: hooks.toggleShare,
+        h: hooks.toggleHand,
+        c: hooks.focusChat,
+        l: hooks.leave,
+        '?': hooks.showShortcuts,
+      };
+      if (!actions[key]) return;
+      actions[key]();
       ev.preventDefault();
     });
   }
 
   /** Shows whether this page's hand is up. */
   showHand(raised) {
+    this.#hand.setAttribute('aria-label', 'Hand');
     this.#hand.setAttribute('aria-pressed', String(raised));
     this.#hand.classList.toggle('active', raised);
     const label = raised ? 'Lower hand' : 'Raise hand';
@@ -79,6 +91,7 @@ export class Controls {
   /** Shows what `media` (a LocalMedia) sends. */
   sync(media) {
     setToggle(this.#mic, {
+      name: 'Microphone',
       on: media.sending.audio,
       available: Boolean(media.mic),
       onLabel: 'Mute',
@@ -86,6 +99,7 @@ export class Controls {
       shortcut: 'M',
     });
     setToggle(this.#camera, {
+      name: 'Camera',
       on: Boolean(media.camera && media.videoOn),
       available: Boolean(media.camera),
       onLabel: 'Stop video',
@@ -93,6 +107,7 @@ export class Controls {
       shortcut: 'V',
     });
     setToggle(this.#share, {
+      name: 'Share screen',
       on: Boolean(media.screen),
       available: !this.#share.hidden,
       onLabel: 'Stop sharing',

@@ -214,7 +214,8 @@ export class Grid {
   update(member) {
     const entry = this.#tiles.get(member.id);
     if (!entry) return;
-    entry.name.textContent = entry.self ? `${member.name} (you)` : member.name;
+    const name = member.label ?? member.name;
+    entry.name.textContent = entry.self ? `${name} (you)` : name;
     entry.letter.textContent = initial(member.name);
     this.#labelTools(member.id);
     entry.tile.classList.toggle('audio-off', !member.audio);

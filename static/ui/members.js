@@ -52,7 +52,7 @@ export class MembersPanel {
     const items = [...members.values()].map((m) => {
       const li = el('li', m.id === selfId ? 'member me' : 'member');
       li.dataset.peerId = m.id;
-      li.append(el('span', 'member-name', m.name));
+      li.append(el('span', 'member-name', m.label ?? m.name));
       if (m.id === selfId) li.append(el('span', 'member-you', '(you)'));
       const role = roleOf(m.id);
       if (ROLE_LABELS[role]) li.append(el('span', `member-role ${role}`, ROLE_LABELS[role]));

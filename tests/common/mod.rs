@@ -95,7 +95,10 @@ impl Server {
         if !launch.wrapper.is_empty() {
             command.arg(&bin);
         }
-        command.args(["--host", "127.0.0.1", "--port", "0"]);
+        if !launch.args.contains(&"--host") {
+            command.args(["--host", "127.0.0.1"]);
+        }
+        command.args(["--port", "0"]);
         if !launch.args.contains(&"--log-level") {
             command.args(["--log-level", "debug"]);
         }

@@ -129,3 +129,17 @@ test('hosting: who hosts, the lock and the token follow the hosts fixture', () =
   assert.equal(cat.state.inRoom, false);
   assert.deepEqual(cat.state.hosts, []);
 });
+
+test('two members of one name are told apart by their labels, in join order', () => {
+  const state = new RoomState('team');
+  state.apply({ type: 'welcome', id: 'p1', name: 'Ann', rooms: [] });
+  state.apply({ type: 'joined', room: 'team', peers: [{ id: 'p0', name: 'Ann' }], history: [] });
+  state.apply({ type: 'peer_joined', peer: { id: 'p2', name: 'Ann' } });
+  state.apply({ type: 'peer_joined', peer: { id: 'p3', name: 'Bob' } });
+  const labels = () => [...state.members.values()].map((m) => m.label);
+  assert.deepEqual(labels(), ['Ann', 'Ann (2)', 'Ann (3)', 'Bob']);
+  state.apply({ type: 'nickname', id: 'p1', name: 'Annie' });
+  assert.deepEqual(labels(), ['Ann', 'Annie', 'Ann (2)', 'Bob']);
+  state.apply({ type: 'peer_left', id: 'p0' });
+  assert.deepEqual(labels(), ['Annie', 'Ann', 'Bob']);
+});
