@@ -6,10 +6,12 @@
 //! - [`head_guard`]: bounds on request heads in bytes and time, and on silent connections.
 //! - [`hosts`]: the names Room answers to, and the origins that may open its WebSocket.
 //! - [`open_files`]: the open-files limit, raised at start.
+//! - [`plain_on_tls`]: the answer to plain HTTP on the TLS port.
 
 pub(crate) mod admission;
 pub(crate) mod head_guard;
 pub(crate) mod hosts;
 pub(crate) mod listener;
 pub(crate) mod open_files;
+pub(crate) mod plain_on_tls;
 pub(crate) mod tls;

@@ -229,3 +229,23 @@ async fn on_every_address_the_server_says_where_to_open_it() {
         .is_some());
     assert!(!one.stderr().contains("open it at"), "{}", one.stderr());
 }
+
+/// Plain HTTP on a TLS server's port is sent to the same page over https, not dropped by a
+/// failed handshake.
+#[test]
+fn plain_http_on_the_tls_port_is_redirected_to_https() {
+    use std::io::{Read, Write};
+    let server = Server::start(&["--tls-self-signed"]);
+    let port = server.port();
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    let request = format!("GET /room/team HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n");
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 301 "), "{response}");
+    let location = format!("\r\nLocation: https://127.0.0.1:{port}/room/team\r\n");
+    assert!(response.contains(&location), "{response}");
+}

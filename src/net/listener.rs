@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_std::future::timeout;
-use async_std::io::{Read, Write, WriteExt};
+use async_std::io::{Read, ReadExt, Write, WriteExt};
 use async_std::net::{TcpListener, TcpStream};
 use async_std::task;
 use futures_rustls::TlsAcceptor;
@@ -22,6 +22,7 @@ use futures_util::future::{select, Either};
 
 use crate::net::admission::{Full, Gate, TicketSlot};
 use crate::net::head_guard::{Guarded, HeadWatch, Overdue};
+use crate::net::plain_on_tls::{self, TLS_HANDSHAKE};
 
 /// How long a client may take to finish the TLS handshake.
 const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -31,6 +32,8 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 const HEAD_CHECK_EVERY: Duration = Duration::from_millis(500);
 /// How long writing the `503` to a connection over a cap may take.
 const REFUSAL_WRITE_TIMEOUT: Duration = Duration::from_secs(1);
+/// The most of a plain HTTP request's head read on the TLS port, to redirect it.
+const PLAIN_HEAD_BYTES: usize = 8 * 1024;
 
 /// Accepts connections forever, each served on its own task once `gate` admits it.
 pub(crate) async fn serve<State>(
@@ -73,6 +76,7 @@ where
             let local = stream.local_addr().ok();
             match tls {
                 None => serve_http(app, stream, peer, local, place).await,
+                Some(_) if !starts_tls(&stream).await => answer_plain(stream, peer).await,
                 Some(tls) => match timeout(TLS_HANDSHAKE_TIMEOUT, tls.accept(stream)).await {
                     Ok(Ok(stream)) => {
                         // HTTP/1.1 wants a stream it can clone for reading and writing.
@@ -87,6 +91,39 @@ where
             }
         });
     }
+}
+
+/// Whether the connection's first byte, once it comes, begins a TLS handshake; a connection
+/// that sends nothing in time counts as TLS, whose handshake then times out.
+async fn starts_tls(stream: &TcpStream) -> bool {
+    let mut first = [0u8; 1];
+    match timeout(TLS_HANDSHAKE_TIMEOUT, stream.peek(&mut first)).await {
+        Ok(Ok(1)) => first[0] == TLS_HANDSHAKE,
+        _ => true,
+    }
+}
+
+/// Plain HTTP on the TLS port: reads its head (bounded in bytes and time) and answers with a
+/// redirect to https, then closes.
+async fn answer_plain(mut stream: TcpStream, peer: SocketAddr) {
+    log::debug!(remote:% = peer; "plain HTTP on the TLS port");
+    let mut head = Vec::new();
+    let mut buf = [0u8; 1024];
+    let read_head = async {
+        while head.len() < PLAIN_HEAD_BYTES && !head.windows(4).any(|w| w == b"\r\n\r\n") {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => head.extend_from_slice(&buf[..n]),
+            }
+        }
+    };
+    let _ = timeout(TLS_HANDSHAKE_TIMEOUT, read_head).await;
+    let end = head
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or(head.len());
+    let response = plain_on_tls::answer(&head[..end]);
+    let _ = timeout(REFUSAL_WRITE_TIMEOUT, stream.write_all(&response)).await;
 }
 
 /// Answers a connection over a cap: a `503` on plain HTTP (TLS would need a handshake first,
