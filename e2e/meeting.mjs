@@ -443,7 +443,31 @@ async function keyboard({ browser, server }) {
   assert.equal(await ann.page.$eval('#shortcuts-dialog', (dialog) => dialog.open), false);
 }
 
+/** Waits until `person`'s tile of `id` carries a connection mark of `mark`, with its numbers. */
+const waitForQuality = (person, id, mark, what) =>
+  waitInPage(
+    person,
+    what,
+    ([member, want]) => {
+      const quality = document.querySelector(
+        `#video-grid .tile[data-peer-id="${member}"] .tile-quality`,
+      );
+      return quality?.dataset.quality === want && /lost, \d+ ms$/.test(quality.title);
+    },
+    [id, mark],
+  );
+
+/** Each remote tile gets a connection mark: on loopback, good, with loss and round trip. */
+async function quality({ browser, server }) {
+  const ann = await joinRoom(browser, server.url, 'quality', 'Ann');
+  const bob = await joinRoom(browser, server.url, 'quality', 'Bob');
+  await waitForQuality(ann, await selfId(bob), 'good', "Bob's tile marked good");
+  await waitForQuality(bob, await selfId(ann), 'good', "Ann's tile marked good");
+}
+
 export const MEETING_SCENARIOS = {
+  quality: { run: quality, args: [] },
+  'quality-mesh': { run: quality, args: ['--media', 'mesh'] },
   keyboard: { run: keyboard, args: [] },
   stage: { run: stage, args: [] },
   'waiting-room': { run: waitingRoom, args: [] },

@@ -27,6 +27,7 @@ import {
 import { Call } from './call.js';
 import { SfuCall } from './sfu.js';
 import { Session } from './session.js';
+import { describe, grade, LossMeter } from './quality.js';
 import { RoomState } from './room-state.js';
 import { Banner, homeLink } from './ui/banner.js';
 import { ChatPanel } from './ui/chat.js';
@@ -137,6 +138,50 @@ $('view-mode').addEventListener('click', () => {
   viewMode = viewMode === 'grid' ? 'speaker' : 'grid';
   updateStage();
 });
+
+/** How often the tiles' connection marks are measured again. */
+const QUALITY_EVERY_MS = 2000;
+const lossMeter = new LossMeter();
+
+/**
+ * Each remote tile's connection mark: in a mesh from its own connection, through the server
+ * from the streams its slots bring (and the one connection's round trip).
+ */
+async function measureQuality() {
+  if (!call || !state.inRoom) return;
+  // Through the server, a stream is a slot's: its member is whoever the slot carries.
+  let slots = null;
+  if (call instanceof SfuCall) {
+    slots = new Map(call.audioSlots());
+    for (const [mid, { member }] of call.videoSlots()) slots.set(mid, member);
+  }
+  const seen = new Set();
+  for (const [key, pc] of call.peerConnections()) {
+    const stats = await pc.getStats();
+    let rttMs = null;
+    const counts = new Map();
+    stats.forEach((report) => {
+      if (report.type === 'candidate-pair' && report.nominated && report.currentRoundTripTime) {
+        rttMs = report.currentRoundTripTime * 1000;
+      }
+      if (report.type !== 'inbound-rtp') return;
+      const member = slots ? slots.get(report.mid) : key;
+      if (!member) return;
+      const sum = counts.get(member) ?? { received: 0, lost: 0 };
+      sum.received += report.packetsReceived ?? 0;
+      sum.lost += report.packetsLost ?? 0;
+      counts.set(member, sum);
+    });
+    for (const [member, { received, lost }] of counts) {
+      seen.add(member);
+      const measured = { loss: lossMeter.update(member, received, lost), rttMs };
+      const mark = grade(measured);
+      grid.setQuality(member, mark, mark && describe(mark, measured));
+    }
+  }
+  lossMeter.retain(seen);
+}
+setInterval(measureQuality, QUALITY_EVERY_MS);
 
 /** In a mesh, who speaks: the sound level of each connection, twice a second. */
 const MESH_SPEAKING_EVERY_MS = 500;

@@ -211,6 +211,13 @@ fn the_keyboard_works_and_its_shortcuts_can_be_turned_off() {
     run("keyboard");
 }
 
+/// Each remote tile is marked with its connection's quality, through the server and in a mesh.
+#[test]
+fn tiles_are_marked_with_their_connection_quality() {
+    run("quality");
+    run("quality-mesh");
+}
+
 /// Chats that come while the log is scrolled back are counted on the chat and in the title.
 #[test]
 fn unread_chats_are_counted_until_seen() {

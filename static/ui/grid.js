@@ -95,10 +95,12 @@ export class Grid {
     const reaction = el('div', 'tile-reaction');
     reaction.setAttribute('aria-live', 'polite');
     const footer = el('div', 'tile-footer');
+    const quality = el('span', 'tile-quality');
+    quality.setAttribute('role', 'img');
     const mic = el('span', 'tile-mic');
     mic.title = 'Microphone off';
     const name = el('span', 'tile-name');
-    footer.append(mic, name);
+    footer.append(quality, mic, name);
     const tools = el('div', 'tile-tools');
     const pin = el('button', 'tile-pin', '📌');
     pin.type = 'button';
@@ -183,6 +185,15 @@ export class Grid {
       tile.classList.toggle('speaking', speaking.has(id));
       tile.classList.toggle('dominant', id === dominant);
     }
+  }
+
+  /** Marks how good the connection bringing the tile of `id` is ('good', 'fair', 'poor'). */
+  setQuality(id, mark, text) {
+    const quality = this.#tiles.get(id)?.tile.querySelector('.tile-quality');
+    if (!quality) return;
+    quality.dataset.quality = mark ?? '';
+    quality.title = text ?? '';
+    quality.setAttribute('aria-label', text ?? 'Connection not measured yet');
   }
 
   /** Marks the raised hands, numbered in the order they went up. */
