@@ -465,7 +465,34 @@ async function quality({ browser, server }) {
   await waitForQuality(bob, await selfId(ann), 'good', "Ann's tile marked good");
 }
 
+/**
+ * Before joining and in the call's settings, the microphone's meter moves with its sound and
+ * the speaker test plays its tone to the end.
+ */
+async function deviceCheck({ browser, server }) {
+  const ann = await joinRoom(browser, server.url, 'check', 'Ann', { pressJoin: false });
+  // Sound starts once the person did something on the page.
+  await ann.page.click('#prejoin-heading');
+  const meterMoves = (what) =>
+    waitInPage(ann, what, () => document.querySelector('#mic-level').value > 0.01);
+  await meterMoves('the meter moves with the fake microphone before joining');
+  await ann.page.click('#speaker-test');
+  await waitInPage(ann, 'the tone playing', () =>
+    document.querySelector('#speaker-test').textContent === 'Playing…',
+  );
+  await waitInPage(ann, 'the tone played to its end', () => {
+    const test = document.querySelector('#speaker-test');
+    return test.textContent === 'Test speaker' && !test.disabled;
+  });
+  await ann.page.click('#join-button');
+  await ann.page.waitForFunction(() => window.roomCall.selfId(), null, { timeout: WAIT_MS });
+  await ann.page.click('#toggle-settings');
+  await waitForShown(ann, '#settings #mic-level', 'the meter in the settings');
+  await meterMoves('the meter moves in the call');
+}
+
 export const MEETING_SCENARIOS = {
+  'device-check': { run: deviceCheck, args: [] },
   quality: { run: quality, args: [] },
   'quality-mesh': { run: quality, args: ['--media', 'mesh'] },
   keyboard: { run: keyboard, args: [] },

@@ -32,6 +32,7 @@ import { RoomState } from './room-state.js';
 import { Banner, homeLink } from './ui/banner.js';
 import { ChatPanel } from './ui/chat.js';
 import { Controls } from './ui/controls.js';
+import { DeviceCheck } from './ui/device-check.js';
 import { button, maxChars } from './ui/dom.js';
 import { Grid } from './ui/grid.js';
 import { MembersPanel } from './ui/members.js';
@@ -111,6 +112,11 @@ const prejoin = new Prejoin({
   retry: $('media-retry'),
   join: $('join-button'),
 });
+
+const deviceCheck = new DeviceCheck(
+  { meter: $('mic-level'), test: $('speaker-test') },
+  { speakerId: () => speakerId },
+);
 
 const grid = new Grid(
   $('video-grid'),
@@ -383,6 +389,7 @@ function showInStream(stream, track) {
 /** Makes everything that shows or sends local media agree with `media`. */
 function syncMedia() {
   call?.setLocalMedia(media);
+  deviceCheck.listenTo(media.mic);
   showInStream(previewStream, media.camera);
   prejoin.sync(media, previewStream);
   showInStream(selfStream, media.videoTrack);

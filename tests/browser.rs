@@ -218,6 +218,12 @@ fn tiles_are_marked_with_their_connection_quality() {
     run("quality-mesh");
 }
 
+/// The microphone's meter moves and the speaker test plays, before joining and in settings.
+#[test]
+fn the_microphone_meter_moves_and_the_speaker_test_plays() {
+    run("device-check");
+}
+
 /// Chats that come while the log is scrolled back are counted on the chat and in the title.
 #[test]
 fn unread_chats_are_counted_until_seen() {

@@ -250,6 +250,8 @@ pub(crate) fn room(
                         div.field {
                             label for="mic-select" { "Microphone" }
                             select #mic-select name="mic" {}
+                            meter #mic-level.mic-level min="0" max="1" value="0"
+                                aria-label="Microphone level" {}
                         }
                         div.field {
                             label for="camera-select" { "Camera" }
@@ -257,7 +259,10 @@ pub(crate) fn room(
                         }
                         div.field {
                             label for="speaker-select" { "Speaker" }
-                            select #speaker-select name="speaker" {}
+                            div.row.speaker-row {
+                                select #speaker-select name="speaker" {}
+                                button #speaker-test.secondary type="button" { "Test speaker" }
+                            }
                         }
                     }
                     div.prejoin-toggles {
