@@ -3,7 +3,7 @@
 // someone, muting, ending for all), hands and reactions, and the chat's unread count.
 
 import assert from 'node:assert/strict';
-import { joinRoom, waitInPage, WAIT_MS } from './lib.mjs';
+import { joinRoom, screenshot, waitInPage, WAIT_MS } from './lib.mjs';
 
 const selfId = (person) => person.page.evaluate(() => window.roomCall.selfId());
 
@@ -491,7 +491,72 @@ async function deviceCheck({ browser, server }) {
   await meterMoves('the meter moves in the call');
 }
 
+/** Where `selector` is drawn on `person`'s page, and the window's size. */
+const box = (person, selector) =>
+  person.page.$eval(selector, (node) => {
+    const { top, bottom, left, right, width, height } = node.getBoundingClientRect();
+    return { top, bottom, left, right, width, height, vw: innerWidth, vh: innerHeight };
+  });
+
+/** Whether `b` lies wholly within the window. */
+const onScreen = (b) =>
+  b.height > 0 && b.top >= 0 && b.left >= 0 && b.bottom <= b.vh && b.right <= b.vw;
+
+/**
+ * A phone, upright and on its side: Join is on screen before joining; in the call the
+ * controls are one bar, the others' tiles are big enough to see, the page does not scroll,
+ * and the chat opens as a panel of its own with its input on screen.
+ */
+async function phone({ browser, server }) {
+  await joinRoom(browser, server.url, 'pocket', 'Ann');
+  for (const [orientation, viewport, minTile] of [
+    ['portrait', { width: 390, height: 844 }, { width: 300, height: 160 }],
+    ['landscape', { width: 844, height: 390 }, { width: 240, height: 135 }],
+  ]) {
+    const bob = await joinRoom(browser, server.url, 'pocket', `Bob ${orientation}`, {
+      viewport,
+      pressJoin: false,
+    });
+    await waitForShown(bob, '#join-button:not([disabled])', 'Join ready');
+    const join = await box(bob, '#join-button');
+    assert.ok(onScreen(join), `${orientation}: Join on screen: ${JSON.stringify(join)}`);
+    await screenshot(bob, `phone-${orientation}-prejoin`);
+    await bob.page.click('#join-button');
+    await bob.page.waitForFunction(() => window.roomCall.selfId(), null, { timeout: WAIT_MS });
+    await waitForShown(bob, '#video-grid .tile:not(.self) video', "Ann's tile");
+    await waitInPage(bob, 'the tiles laid out', () => {
+      const tile = document.querySelector('#video-grid .tile:not(.self)');
+      return tile.getBoundingClientRect().width > 100;
+    });
+    const controls = await box(bob, '.controls');
+    assert.ok(
+      onScreen(controls) && controls.height <= 72,
+      `${orientation}: one bar of controls: ${JSON.stringify(controls)}`,
+    );
+    const tile = await box(bob, '#video-grid .tile:not(.self)');
+    assert.ok(onScreen(tile), `${orientation}: Ann's tile on screen: ${JSON.stringify(tile)}`);
+    assert.ok(
+      tile.width >= minTile.width && tile.height >= minTile.height,
+      `${orientation}: Ann's tile at least ${JSON.stringify(minTile)}: ${JSON.stringify(tile)}`,
+    );
+    const scrolls = await bob.page.evaluate(
+      () => document.scrollingElement.scrollHeight > innerHeight + 1,
+    );
+    assert.equal(scrolls, false, `${orientation}: the page does not scroll`);
+    await screenshot(bob, `phone-${orientation}-call`);
+    await bob.page.click('#toggle-chat');
+    await waitInPage(bob, 'the chat as a panel, its input on screen', () => {
+      const input = document.querySelector('#chat-input').getBoundingClientRect();
+      return input.height > 0 && input.top >= 0 && input.bottom <= innerHeight;
+    });
+    await screenshot(bob, `phone-${orientation}-chat`);
+    await bob.page.click('#close-sidebar');
+    await bob.page.click('#leave');
+  }
+}
+
 export const MEETING_SCENARIOS = {
+  phone: { run: phone, args: [] },
   'device-check': { run: deviceCheck, args: [] },
   quality: { run: quality, args: [] },
   'quality-mesh': { run: quality, args: ['--media', 'mesh'] },

@@ -140,6 +140,24 @@ const grid = new Grid(
     updateStage();
   },
 );
+/** On a phone, opens or closes the panel of people, chat and settings. */
+function showSidebar(open) {
+  $('sidebar').classList.toggle('open', open);
+  $('toggle-chat').setAttribute('aria-expanded', String(open));
+  if (open) {
+    chat.shown();
+    $('close-sidebar').focus();
+  }
+}
+$('toggle-chat').addEventListener('click', () =>
+  showSidebar(!$('sidebar').classList.contains('open')),
+);
+$('close-sidebar').addEventListener('click', () => showSidebar(false));
+// On a phone the settings are in that panel too: opening them opens it.
+const PHONE = matchMedia('(max-width: 800px), (max-height: 500px)');
+$('toggle-settings').addEventListener('click', () => {
+  if (PHONE.matches && !settingsPanel.hidden) showSidebar(true);
+});
 $('view-mode').addEventListener('click', () => {
   viewMode = viewMode === 'grid' ? 'speaker' : 'grid';
   updateStage();
@@ -237,7 +255,7 @@ const chat = new ChatPanel(
     form: $('chat-form'),
     input: $('chat-input'),
     send: $('chat-send'),
-    badge: $('chat-unread'),
+    badges: [$('chat-unread'), $('chat-toggle-unread')],
   },
   {
     selfId: () => state.selfId,

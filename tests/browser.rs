@@ -224,6 +224,13 @@ fn the_microphone_meter_moves_and_the_speaker_test_plays() {
     run("device-check");
 }
 
+/// On a phone, upright and on its side, Join is on screen, the call fits without scrolling
+/// with one bar of controls and tiles big enough to see, and the chat opens as a panel.
+#[test]
+fn a_phone_works_upright_and_on_its_side() {
+    run("phone");
+}
+
 /// Chats that come while the log is scrolled back are counted on the chat and in the title.
 #[test]
 fn unread_chats_are_counted_until_seen() {

@@ -321,6 +321,13 @@ pub(crate) fn room(
                             span.control-emoji aria-hidden="true" { "▣" }
                             span.control-label { "Speaker view" }
                         }
+                        // On a phone the people, chat and settings are a panel of their own.
+                        button #toggle-chat.control.phone-only type="button"
+                            aria-controls="sidebar" aria-expanded="false" title="Chat and people" {
+                            span.control-emoji aria-hidden="true" { "💬" }
+                            span.control-label { "Chat" }
+                            span #chat-toggle-unread.badge.unread hidden { "0" }
+                        }
                         button #toggle-settings.control type="button" aria-controls="settings"
                             aria-expanded="false" title="Microphone, camera and speaker" {
                             (icon(SETTINGS_ICON, false))
@@ -332,7 +339,8 @@ pub(crate) fn room(
                         }
                     }
                 }
-                aside.sidebar {
+                aside #sidebar.sidebar {
+                    button #close-sidebar.secondary.phone-only type="button" { "Back to the call" }
                     section #settings.panel.settings-panel aria-labelledby="settings-heading" hidden {
                         h2 #settings-heading { "Settings" }
                         div.field.shortcuts-setting {

@@ -16,7 +16,7 @@ export class ChatPanel {
   #form;
   #input;
   #send;
-  #badge;
+  #badges;
   #title;
   /** Messages of others shown while nobody could see them. */
   #unread = 0;
@@ -28,16 +28,16 @@ export class ChatPanel {
 
   /**
    * @param {{ log: HTMLElement, form: HTMLFormElement, input: HTMLTextAreaElement,
-   *           send: HTMLButtonElement, badge: HTMLElement }} nodes
+   *           send: HTMLButtonElement, badges: HTMLElement[] }} nodes
    * @param {{ selfId: () => string | null, onSend: (text: string) => boolean,
    *           onTooLong: (max: number) => void }} hooks
    */
-  constructor({ log, form, input, send, badge }, { selfId, onSend, onTooLong }) {
+  constructor({ log, form, input, send, badges }, { selfId, onSend, onTooLong }) {
     this.#log = log;
     this.#form = form;
     this.#input = input;
     this.#send = send;
-    this.#badge = badge;
+    this.#badges = badges;
     this.#title = document.title;
     log.addEventListener('scroll', () => this.#maybeSeen());
     document.addEventListener('visibilitychange', () => this.#maybeSeen());
@@ -114,20 +114,30 @@ export class ChatPanel {
     if (stick) this.#log.scrollTop = this.#log.scrollHeight;
   }
 
-  /** Seen once the tab is in front and the log is scrolled to its end. */
+  /** Seen once the tab is in front and the log, on screen, is scrolled to its end. */
   #maybeSeen() {
     if (!document.hidden && this.#atBottom()) this.#setUnread(0);
   }
 
+  /** The log came on screen (a phone's chat panel opened): what it shows is seen. */
+  shown() {
+    this.#log.scrollTop = this.#log.scrollHeight;
+    this.#maybeSeen();
+  }
+
   #setUnread(count) {
     this.#unread = count;
-    this.#badge.textContent = String(count);
-    this.#badge.hidden = count === 0;
-    this.#badge.setAttribute('aria-label', `${count} unread`);
+    for (const badge of this.#badges) {
+      badge.textContent = String(count);
+      badge.hidden = count === 0;
+      badge.setAttribute('aria-label', `${count} unread`);
+    }
     document.title = count === 0 ? this.#title : `(${count}) ${this.#title}`;
   }
 
   #atBottom() {
+    // A log that is not drawn (a phone's closed chat panel) shows nothing.
+    if (this.#log.offsetParent === null) return false;
     return this.#log.scrollHeight - this.#log.scrollTop - this.#log.clientHeight < 40;
   }
 }
