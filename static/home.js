@@ -1,7 +1,7 @@
 // home.js: the home page. Keeps the room list live, joins or starts meetings, remembers the
 // nickname. All socket traffic goes through protocol.js.
 
-import { Connection } from './protocol.js';
+import { Session } from './session.js';
 import { checkName, loadNickname, people, roomPath, saveNickname } from './common.js';
 import { meetingName } from './meeting-names.js';
 import { maxChars } from './ui/dom.js';
@@ -113,10 +113,15 @@ function renderRooms() {
   roomsMore.textContent = roomsMore.hidden ? '' : `Showing the ${items.length} busiest of ${total} rooms.`;
 }
 
-const conn = new Connection();
+// A session that joins nothing: it keeps the lobby's connection, and a new one when it drops.
+const conn = new Session(null);
 
 conn.addEventListener('open', () => {
   status.textContent = 'Connected';
+});
+conn.addEventListener('reconnecting', ({ detail: { delayMs } }) => {
+  const seconds = Math.max(1, Math.round(delayMs / 1000));
+  status.textContent = `The room list is not live: reconnecting in ${seconds} s…`;
 });
 function setRooms(rooms = [], total = rooms.length) {
   counts.clear();
@@ -137,6 +142,4 @@ conn.addEventListener('room', (ev) => {
   if (Number.isInteger(total)) roomsTotal = total;
   renderRooms();
 });
-conn.addEventListener('close', () => {
-  status.textContent = 'The room list is no longer live. Reload the page to refresh it.';
-});
+conn.start();

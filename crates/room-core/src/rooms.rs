@@ -10,12 +10,12 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use crate::chat::{self, Transcript};
 use crate::entropy::Entropy;
-use crate::hosting::{same_secret, Action, HostToken, Hosting, Role};
+use crate::hosting::{same_secret, HostToken, Hosting, Role};
 use crate::media::{CallId, MediaCommand, MediaEvent, MediaMode, SlotView, TrackInfo, TrackSource};
 use crate::names::{NameError, Nickname, PeerId, RoomName};
 use crate::protocol::{
     ClientMsg, ErrorCode, ErrorDetails, IceCandidate, PeerInfo, RoomInfo, ServerMsg,
-    LOBBY_UPDATE_EVERY, REACTIONS, REACTION_EVERY, ROOM_LIST_MAX, VERSION,
+    LOBBY_UPDATE_EVERY, ROOM_LIST_MAX, VERSION,
 };
 use crate::time::{Now, Tick};
 
@@ -971,238 +971,6 @@ impl Rooms {
         }
     }
 
-    /// The room `id` is in and its role there, if it may do `action`; otherwise the refusal.
-    fn hosting_room(&self, id: PeerId, action: Action) -> Result<RoomName, Vec<Outgoing>> {
-        let Some(name) = self.room_of(id) else {
-            return Err(error(id, ErrorCode::NotInRoom, "join a room first"));
-        };
-        let role = self.rooms[name].hosting.role(id);
-        if role.may(action) {
-            return Ok(name.clone());
-        }
-        let message = match action {
-            Action::CoHost | Action::End if role == Role::CoHost => "only the host may do that",
-            _ => "only a host may do that",
-        };
-        Err(error(id, ErrorCode::NotHost, message))
-    }
-
-    fn handle_lock(&mut self, id: PeerId, locked: bool) -> Vec<Outgoing> {
-        let name = match self.hosting_room(id, Action::Lock) {
-            Ok(name) => name,
-            Err(out) => return out,
-        };
-        let room = self.room_mut(&name);
-        room.hosting.set_locked(locked);
-        vec![Outgoing::many(
-            room.members.clone(),
-            ServerMsg::Locked { locked, by: id },
-        )]
-    }
-
-    fn handle_remove(&mut self, now: Tick, id: PeerId, target: &str) -> Vec<Outgoing> {
-        let target = match self.lower_target(id, target, Action::Remove) {
-            Ok(target) => target,
-            Err(out) => return out,
-        };
-        let Some(name) = self.room_of(id).cloned() else {
-            return Vec::new();
-        };
-        let mut out = Vec::new();
-        self.leave_room(target, &mut out);
-        self.room_changed(now, &name, &mut out);
-        let removed = ServerMsg::Removed { room: name, by: id };
-        out.push(Outgoing::one(target, removed));
-        self.back_to_lobby(target, &mut out);
-        out
-    }
-
-    fn handle_cohost(&mut self, id: PeerId, target: &str, cohost: bool) -> Vec<Outgoing> {
-        let name = match self.hosting_room(id, Action::CoHost) {
-            Ok(name) => name,
-            Err(out) => return out,
-        };
-        let target = match self.signal_target(id, target) {
-            Ok(target) => target,
-            Err(out) => return out,
-        };
-        let room = self.room_mut(&name);
-        room.hosting.set_cohost(target, cohost);
-        let hosts = room.hosting.hosts();
-        let mut out = vec![Outgoing::many(
-            room.members.clone(),
-            ServerMsg::Hosts { hosts },
-        )];
-        self.tell_new_hosts_who_waits(&name, &mut out);
-        out
-    }
-
-    /// `target` of `id`'s room, if `id` may do `action` to it: another member, of a lower role
-    /// unless `id` is the host.
-    fn lower_target(
-        &self,
-        id: PeerId,
-        target: &str,
-        action: Action,
-    ) -> Result<PeerId, Vec<Outgoing>> {
-        let name = self.hosting_room(id, action)?;
-        let target = self.signal_target(id, target)?;
-        let hosting = &self.rooms[&name].hosting;
-        if hosting.role(target) >= hosting.role(id) {
-            let message = match action {
-                Action::Remove => "a co-host may not remove a host",
-                _ => "a co-host may not mute a host",
-            };
-            return Err(error(id, ErrorCode::NotHost, message));
-        }
-        Ok(target)
-    }
-
-    fn handle_mute(&mut self, id: PeerId, target: &str) -> Vec<Outgoing> {
-        match self.lower_target(id, target, Action::Mute) {
-            Ok(target) => self.mute(id, target),
-            Err(out) => out,
-        }
-    }
-
-    fn handle_mute_all(&mut self, id: PeerId) -> Vec<Outgoing> {
-        let name = match self.hosting_room(id, Action::Mute) {
-            Ok(name) => name,
-            Err(out) => return out,
-        };
-        let room = &self.rooms[&name];
-        let members: Vec<PeerId> = room
-            .members
-            .iter()
-            .copied()
-            .filter(|member| room.hosting.role(*member) == Role::Member)
-            .collect();
-        members
-            .into_iter()
-            .flat_map(|member| self.mute(id, member))
-            .collect()
-    }
-
-    /// `by` mutes `target`: it is told, its room sees its microphone off, and in SFU mode
-    /// the media server stops forwarding it.
-    fn mute(&mut self, by: PeerId, target: PeerId) -> Vec<Outgoing> {
-        let peer = self.peer_mut(target);
-        let was_on = std::mem::replace(&mut peer.audio, false);
-        let video = peer.video;
-        let newly = !std::mem::replace(&mut peer.muted_by_host, true);
-        if newly && peer.call.is_some() {
-            self.media_commands.push(MediaCommand::Silence {
-                member: target,
-                silenced: true,
-            });
-        }
-        let mut out = vec![Outgoing::one(target, ServerMsg::Muted { by })];
-        if was_on {
-            let media = ServerMsg::Media {
-                id: target,
-                audio: false,
-                video,
-            };
-            out.push(Outgoing::many(self.audience(target), media));
-        }
-        out
-    }
-
-    fn handle_ask_unmute(&mut self, id: PeerId, target: &str) -> Vec<Outgoing> {
-        match self.lower_target(id, target, Action::Mute) {
-            Ok(target) => vec![Outgoing::one(target, ServerMsg::UnmuteAsked { by: id })],
-            Err(out) => out,
-        }
-    }
-
-    fn handle_hand(&mut self, id: PeerId, raised: bool) -> Vec<Outgoing> {
-        let Some(name) = self.room_of(id).cloned() else {
-            return error(id, ErrorCode::NotInRoom, "join a room first");
-        };
-        self.set_hand(&name, id, raised)
-    }
-
-    fn handle_lower_hand(&mut self, id: PeerId, target: &str) -> Vec<Outgoing> {
-        let name = match self.hosting_room(id, Action::LowerHand) {
-            Ok(name) => name,
-            Err(out) => return out,
-        };
-        let Some(target) = PeerId::parse(target).filter(|t| self.room_of(*t) == Some(&name)) else {
-            let message = format!("no member {target:?} in this room");
-            return refuse(
-                id,
-                ErrorCode::UnknownPeer,
-                message,
-                ErrorDetails::peer(target),
-            );
-        };
-        self.set_hand(&name, target, false)
-    }
-
-    /// Raises or lowers `id`'s hand in `name`; every member hears the hands as they are.
-    fn set_hand(&mut self, name: &RoomName, id: PeerId, raised: bool) -> Vec<Outgoing> {
-        let room = self.room_mut(name);
-        let up = room.hands.contains(&id);
-        if raised && !up {
-            room.hands.push(id);
-        } else if !raised && up {
-            room.hands.retain(|hand| *hand != id);
-        }
-        let hands = room.hands.clone();
-        vec![Outgoing::many(
-            room.members.clone(),
-            ServerMsg::Hands { hands },
-        )]
-    }
-
-    fn handle_react(&mut self, now: Tick, id: PeerId, emoji: String) -> Vec<Outgoing> {
-        let Some(name) = self.room_of(id).cloned() else {
-            return error(id, ErrorCode::NotInRoom, "join a room first");
-        };
-        if !REACTIONS.contains(&emoji.as_str()) {
-            let message = format!("a reaction is one of {}", REACTIONS.join(" "));
-            return error(id, ErrorCode::InvalidReaction, message);
-        }
-        let peer = self.peer_mut(id);
-        if peer
-            .reacted_at
-            .is_some_and(|at| now.since(at) < REACTION_EVERY)
-        {
-            let every = REACTION_EVERY.as_millis();
-            let message = format!("one reaction every {every} ms: this one was dropped");
-            return error(id, ErrorCode::TooManyReactions, message);
-        }
-        peer.reacted_at = Some(now);
-        let members = self.room_mut(&name).members.clone();
-        vec![Outgoing::many(
-            members,
-            ServerMsg::Reaction { from: id, emoji },
-        )]
-    }
-
-    fn handle_end(&mut self, now: Tick, id: PeerId) -> Vec<Outgoing> {
-        let name = match self.hosting_room(id, Action::End) {
-            Ok(name) => name,
-            Err(out) => return out,
-        };
-        let members = self.room_mut(&name).members.clone();
-        for member in &members {
-            // What the members would be told of each other leaving is for nobody: they all go.
-            self.leave_room(*member, &mut Vec::new());
-        }
-        let mut out = Vec::new();
-        self.room_changed(now, &name, &mut out);
-        for member in members {
-            let ended = ServerMsg::Ended {
-                room: name.clone(),
-                by: id,
-            };
-            out.push(Outgoing::one(member, ended));
-            self.back_to_lobby(member, &mut out);
-        }
-        out
-    }
-
     /// Tells the connections in no room the new member count of `name`, unless the list is
     /// private. Only the change is sent, and members of a room are not told: the whole list
     /// sent to everyone on every change would cost the square of the connections. A room that
@@ -1277,53 +1045,6 @@ impl Rooms {
         self.rooms.len() - unlisted_here
     }
 
-    fn handle_spotlight(&mut self, id: PeerId, target: Option<&str>) -> Vec<Outgoing> {
-        let name = match self.hosting_room(id, Action::Spotlight) {
-            Ok(name) => name,
-            Err(out) => return out,
-        };
-        let target = match target {
-            None => None,
-            Some(raw) => match PeerId::parse(raw).filter(|t| self.room_of(*t) == Some(&name)) {
-                Some(target) => Some(target),
-                None => {
-                    let message = format!("no member {raw:?} in this room");
-                    return refuse(id, ErrorCode::UnknownPeer, message, ErrorDetails::peer(raw));
-                }
-            },
-        };
-        let room = self.room_mut(&name);
-        room.spotlight = target;
-        let msg = ServerMsg::SpotlightSet {
-            id: target,
-            by: Some(id),
-        };
-        vec![Outgoing::many(room.members.clone(), msg)]
-    }
-
-    fn handle_list(&mut self, now: Tick, id: PeerId, listed: bool) -> Vec<Outgoing> {
-        let name = match self.hosting_room(id, Action::Lock) {
-            Ok(name) => name,
-            Err(out) => return out,
-        };
-        let mut out = Vec::new();
-        let changed = if listed {
-            self.unlisted.remove(&name)
-        } else {
-            self.unlisted.insert(name.clone())
-        };
-        if changed {
-            // Listed, the lobby hears of the room; unlisted, it hears the room is gone.
-            self.announce(now, &name, &mut out);
-        }
-        let members = self.room_mut(&name).members.clone();
-        out.push(Outgoing::many(
-            members,
-            ServerMsg::Listed { listed, by: id },
-        ));
-        out
-    }
-
     /// `id` itself and the members of its room.
     fn audience(&self, id: PeerId) -> Vec<PeerId> {
         match self.room_of(id).and_then(|name| self.rooms.get(name)) {
@@ -1381,6 +1102,7 @@ fn error(to: PeerId, code: ErrorCode, message: impl Into<String>) -> Vec<Outgoin
 }
 
 mod admission;
+mod meeting;
 
 #[cfg(test)]
 mod tests;
