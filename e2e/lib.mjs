@@ -158,12 +158,12 @@ export async function waitForSelectedPairs(person) {
 }
 
 /** Launches headless Chromium with fake media devices (Playwright gives it a fresh profile). */
-export async function launchBrowser() {
+export async function launchBrowser(extraArgs = []) {
   const executablePath = process.env.ROOM_CHROMIUM || '/usr/bin/chromium';
   const browser = await chromium.launch({
     executablePath,
     headless: true,
-    args: CHROMIUM_ARGS,
+    args: [...CHROMIUM_ARGS, ...extraArgs],
   });
   return {
     browser,

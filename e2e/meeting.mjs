@@ -3,7 +3,12 @@
 // someone, muting, ending for all), hands and reactions, and the chat's unread count.
 
 import assert from 'node:assert/strict';
-import { joinRoom, screenshot, waitInPage, WAIT_MS } from './lib.mjs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { toneWav } from '../static/ui/device-check.js';
+import { joinRoom, launchBrowser, screenshot, waitInPage, WAIT_MS } from './lib.mjs';
 
 const selfId = (person) => person.page.evaluate(() => window.roomCall.selfId());
 
@@ -555,7 +560,54 @@ async function phone({ browser, server }) {
   }
 }
 
+/** A WAV file of the speaker test's tone, or of as much silence, for a fake microphone. */
+async function fakeMicrophoneFile(dir, name, silent) {
+  const wav = Buffer.from(await toneWav().arrayBuffer());
+  if (silent) wav.fill(0, 44);
+  const path = join(dir, name);
+  writeFileSync(path, wav);
+  return path;
+}
+
+/**
+ * Who speaks, through the server: Ann's fake microphone plays a tone, Bob's and Cat's play
+ * silence (browsers of their own, each with its file). Every page rings Ann's tile as the one
+ * speaking, and never Cat's.
+ */
+async function activeSpeaker({ server }) {
+  const dir = mkdtempSync(join(tmpdir(), 'room-speaker-'));
+  const fake = (path) => [`--use-file-for-fake-audio-capture=${path}`];
+  const loud = await launchBrowser(fake(await fakeMicrophoneFile(dir, 'tone.wav', false)));
+  const quiet = await launchBrowser(fake(await fakeMicrophoneFile(dir, 'silence.wav', true)));
+  try {
+    const ann = await joinRoom(loud.browser, server.url, 'talk', 'Ann');
+    const bob = await joinRoom(quiet.browser, server.url, 'talk', 'Bob');
+    const cat = await joinRoom(quiet.browser, server.url, 'talk', 'Cat');
+    const [annId, catId] = [await selfId(ann), await selfId(cat)];
+    for (const person of [bob, cat]) {
+      await waitInPage(
+        person,
+        "Ann's tile ringed as the speaker",
+        (id) => document.querySelector(`#video-grid .tile.dominant[data-peer-id="${id}"]`) !== null,
+        annId,
+      );
+    }
+    // Watched for a while, Cat, who is silent, is never ringed on Bob's page.
+    for (let look = 0; look < 10; look += 1) {
+      const ringed = await bob.page.$eval(`#video-grid .tile[data-peer-id="${catId}"]`, (tile) =>
+        tile.classList.contains('speaking'),
+      );
+      assert.equal(ringed, false, 'Cat, silent, is not ringed');
+      await bob.page.waitForTimeout(200);
+    }
+  } finally {
+    await loud.close();
+    await quiet.close();
+  }
+}
+
 export const MEETING_SCENARIOS = {
+  'active-speaker': { run: activeSpeaker, args: [] },
   phone: { run: phone, args: [] },
   'device-check': { run: deviceCheck, args: [] },
   quality: { run: quality, args: [] },

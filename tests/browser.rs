@@ -231,6 +231,13 @@ fn a_phone_works_upright_and_on_its_side() {
     run("phone");
 }
 
+/// Through the server, the page whose fake microphone plays a tone is ringed as the speaker on
+/// the others' pages, and a silent one never is.
+#[test]
+fn the_one_who_speaks_is_ringed_and_the_silent_are_not() {
+    run("active-speaker");
+}
+
 /// Chats that come while the log is scrolled back are counted on the chat and in the title.
 #[test]
 fn unread_chats_are_counted_until_seen() {
