@@ -236,6 +236,9 @@ export async function joinRoom(
   return { page, context, nickname, problems };
 }
 
+/** The page's own member id while it is in the room (null before). */
+export const selfId = (person) => person.page.evaluate(() => window.roomCall.selfId());
+
 /** Waits until `predicate` (run in the page with `arg`) is true; fails with `what`. */
 export async function waitInPage(person, what, predicate, arg) {
   try {

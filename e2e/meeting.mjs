@@ -8,9 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { toneWav } from '../static/ui/device-check.js';
-import { joinRoom, launchBrowser, screenshot, waitInPage, WAIT_MS } from './lib.mjs';
+import { joinRoom, launchBrowser, screenshot, selfId, waitInPage, WAIT_MS } from './lib.mjs';
 
-const selfId = (person) => person.page.evaluate(() => window.roomCall.selfId());
 
 /** A selector for the member list's entry of `id` on a page. */
 const entry = (id) => `#members [data-peer-id="${id}"]`;

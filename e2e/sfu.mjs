@@ -9,6 +9,7 @@ import {
   joinRoom,
   screenshot,
   selectedPairs,
+  selfId,
   waitForDecodedCameras,
   waitForHealth,
   waitForInboundGrowth,
@@ -18,7 +19,6 @@ import {
   WAIT_MS,
 } from './lib.mjs';
 
-const selfId = (person) => person.page.evaluate(() => window.roomCall.selfId());
 
 /** Joins `names` to `room` one after the other; returns the people and their ids. */
 async function joinAll(browser, server, room, names, options = {}) {

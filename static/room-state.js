@@ -54,8 +54,6 @@ export class RoomState extends EventTarget {
   waitingRoom = false;
   /** To hosts: who waits to come in ({ id, name }), in the order they came. */
   waiting = [];
-  /** Whether this page waits to be let in. */
-  knocking = false;
   /** The raised hands, in the order they went up. */
   hands = [];
   /** The room's host token, if the server gave it to this page. */
@@ -199,14 +197,10 @@ export class RoomState extends EventTarget {
         }
         break;
       case 'waiting':
-        if (frame.room === this.room) {
-          this.knocking = true;
-          this.#changed('waiting');
-        }
+        if (frame.room === this.room) this.#changed('waiting');
         break;
       case 'denied':
         if (frame.room === this.room) {
-          this.knocking = false;
           this.#changed('denied', { by: frame.by ? this.nameOf(frame.by) : null });
         }
         break;
@@ -270,7 +264,6 @@ export class RoomState extends EventTarget {
     this.protected = Boolean(frame.protected);
     this.waitingRoom = Boolean(frame.waiting_room);
     this.waiting = Array.isArray(frame.waiting) ? frame.waiting.map(member) : [];
-    this.knocking = false;
     this.hands = Array.isArray(frame.hands) ? frame.hands : [];
     if (typeof frame.host_token === 'string') this.hostToken = frame.host_token;
     this.#changed('joined');

@@ -33,7 +33,7 @@ import { Banner, homeLink } from './ui/banner.js';
 import { ChatPanel } from './ui/chat.js';
 import { Controls } from './ui/controls.js';
 import { DeviceCheck } from './ui/device-check.js';
-import { button, maxChars } from './ui/dom.js';
+import { button, el, maxChars } from './ui/dom.js';
 import { Grid } from './ui/grid.js';
 import { MembersPanel } from './ui/members.js';
 import { Prejoin } from './ui/prejoin.js';
@@ -534,12 +534,9 @@ function renderWaiting(role) {
   $('waiting-panel').hidden = waiting.length === 0;
   $('waiting-list').replaceChildren(
     ...waiting.map(({ id, name }) => {
-      const li = document.createElement('li');
-      li.className = 'member waiting';
+      const li = el('li', 'member waiting');
       li.dataset.peerId = id;
-      const label = document.createElement('span');
-      label.className = 'member-name';
-      label.textContent = name;
+      const label = el('span', 'member-name', name);
       const admit = button('secondary admit', 'Admit');
       admit.setAttribute('aria-label', `Let ${name} in`);
       admit.addEventListener('click', () => session.admit(id));

@@ -10,12 +10,15 @@ pub(crate) const TLS_HANDSHAKE: u8 = 0x16;
 /// came) on the TLS port.
 pub(crate) fn answer(head: &[u8]) -> Vec<u8> {
     match redirect_target(head) {
-        Some(location) => format!(
-            "HTTP/1.1 301 Moved Permanently\r\nLocation: {location}\r\nContent-Type: text/plain\r\n\
-             Content-Length: {}\r\nConnection: close\r\n\r\nThis server speaks https: {location}\n",
-            "This server speaks https: \n".len() + location.len()
-        )
-        .into_bytes(),
+        Some(location) => {
+            let body = format!("This server speaks https: {location}\n");
+            format!(
+                "HTTP/1.1 301 Moved Permanently\r\nLocation: {location}\r\n\
+                 Content-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            )
+            .into_bytes()
+        }
         None => {
             let body = "This server speaks https: open it with https:// instead of http://.\n";
             format!(

@@ -5,7 +5,7 @@
 //! room, until a host admits it (and it enters as any `join` would) or denies it. The hosts
 //! hear who waits whenever that changes.
 
-use crate::hosting::{Action, Role};
+use crate::hosting::Action;
 use crate::names::{PeerId, RoomName};
 use crate::protocol::{ErrorCode, PeerInfo, ServerMsg, PASSWORD_MAX_CHARS};
 use crate::time::Tick;
@@ -130,16 +130,11 @@ impl Rooms {
         let Some(room) = self.rooms.get(name) else {
             return;
         };
-        let hosts: Vec<PeerId> = room
-            .members
-            .iter()
-            .copied()
-            .filter(|member| room.hosting.role(*member) != Role::Member)
-            .collect();
-        if !hosts.is_empty() {
-            let waiting = self.waiting_infos(room);
-            out.push(Outgoing::many(hosts, ServerMsg::Knocking { waiting }));
-        }
+        let waiting = self.waiting_infos(room);
+        out.push(Outgoing::many(
+            room.hosting.hosts(),
+            ServerMsg::Knocking { waiting },
+        ));
     }
 
     /// Who waits to come into `room`.

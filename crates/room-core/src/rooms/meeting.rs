@@ -176,16 +176,20 @@ impl Rooms {
             Ok(name) => name,
             Err(out) => return out,
         };
-        let Some(target) = PeerId::parse(target).filter(|t| self.room_of(*t) == Some(&name)) else {
-            let message = format!("no member {target:?} in this room");
-            return refuse(
-                id,
-                ErrorCode::UnknownPeer,
-                message,
-                ErrorDetails::peer(target),
-            );
-        };
-        self.set_hand(&name, target, false)
+        match self.member_of(id, &name, target) {
+            Ok(target) => self.set_hand(&name, target, false),
+            Err(out) => out,
+        }
+    }
+
+    /// The member of `name`, the sender `id` included, that `raw` names; else the refusal.
+    fn member_of(&self, id: PeerId, name: &RoomName, raw: &str) -> Result<PeerId, Vec<Outgoing>> {
+        PeerId::parse(raw)
+            .filter(|target| self.room_of(*target) == Some(name))
+            .ok_or_else(|| {
+                let message = format!("no member {raw:?} in this room");
+                refuse(id, ErrorCode::UnknownPeer, message, ErrorDetails::peer(raw))
+            })
     }
 
     /// Raises or lowers `id`'s hand in `name`; every member hears the hands as they are.
@@ -257,15 +261,9 @@ impl Rooms {
             Ok(name) => name,
             Err(out) => return out,
         };
-        let target = match target {
-            None => None,
-            Some(raw) => match PeerId::parse(raw).filter(|t| self.room_of(*t) == Some(&name)) {
-                Some(target) => Some(target),
-                None => {
-                    let message = format!("no member {raw:?} in this room");
-                    return refuse(id, ErrorCode::UnknownPeer, message, ErrorDetails::peer(raw));
-                }
-            },
+        let target = match target.map(|raw| self.member_of(id, &name, raw)).transpose() {
+            Ok(target) => target,
+            Err(out) => return out,
         };
         let room = self.room_mut(&name);
         room.spotlight = target;
