@@ -200,6 +200,13 @@ pub struct Config {
           value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub idle_timeout: u64,
 
+    /// Seconds a member whose connection was lost (dropped without a close) keeps its place:
+    /// its page, reconnecting within them, resumes it without anyone seeing it leave. 0 turns
+    /// resuming off.
+    #[arg(long, env = "ROOM_RESUME_GRACE", default_value_t = 20,
+          value_parser = clap::value_parser!(u64).range(0..=600))]
+    pub resume_grace: u64,
+
     /// Serve an echo WebSocket at /echo on the same WebSocket layer as /ws, for conformance
     /// tests (Autobahn|Testsuite). Not for production.
     #[arg(long, hide = true)]

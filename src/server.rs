@@ -220,6 +220,7 @@ impl Server {
             private_rooms: config.private_rooms,
             history_bytes: config.history_budget_mib as usize * 1024 * 1024,
             media: config.media_mode(),
+            resume_grace: Duration::from_secs(config.resume_grace),
             ..Limits::default()
         };
         let (hub, media) = match config.media_mode() {

@@ -287,6 +287,15 @@ impl Engine {
                     self.touched.insert(peer.room.clone());
                 }
             }
+            MediaCommand::Resync { member } => {
+                let Some(peer) = self.peers.get(&member) else {
+                    return;
+                };
+                if let Some(router) = self.rooms.get_mut(&peer.room) {
+                    router.resend(member);
+                    self.touched.insert(peer.room.clone());
+                }
+            }
             MediaCommand::View { member, slots } => {
                 let Some(peer) = self.peers.get(&member) else {
                     return;

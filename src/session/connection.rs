@@ -9,8 +9,9 @@
 //! idle timeout while a write waits, ends the connection, so a client that stopped reading
 //! cannot hold the task. While a batch is being written a close request still gets through.
 //! Whatever way a connection ends (a close frame, a broken rule, a dropped TCP connection,
-//! silence, a stalled write, a panic), its [`crate::session::hub::Membership`] takes it out of
-//! its room.
+//! silence, a stalled write, a panic), its [`crate::session::hub::Membership`] ends it in the
+//! hub: at once out of its room if the client or the server closed it, after the resume grace
+//! if it was lost.
 
 use std::pin::pin;
 use std::sync::Arc;
@@ -73,6 +74,9 @@ enum Event {
 /// One connection as its task sees it.
 struct Session<'a> {
     hub: &'a Hub,
+    /// The connection, as the hub knows it.
+    connection: PeerId,
+    /// The member it speaks for, for the log: itself, or the member it resumed.
     id: PeerId,
     flood: Flood,
     last_heard: Instant,
@@ -100,18 +104,23 @@ pub(crate) async fn serve(
     mut socket: Socket,
 ) {
     let hub = &*hub;
-    let (membership, mailbox) = hub.join();
-    let id = membership.id();
-    log::info!(peer:% = id, remote = remote.as_str(); "connected");
+    let (mut membership, mailbox) = hub.join();
+    let connection = membership.connection();
+    log::info!(peer:% = connection, remote = remote.as_str(); "connected");
     let mut session = Session {
         hub,
-        id,
+        connection,
+        id: connection,
         flood: Flood::new(policy.rate_limit, clock::tick()),
         last_heard: Instant::now(),
         idle_timeout: policy.idle_timeout,
         close_from_client: None,
     };
     let end = session.run(&mut socket, &mailbox).await;
+    let id = session.id;
+    if matches!(end, End::ClosedByClient { .. }) {
+        membership.closed_by_client();
+    }
     drop(membership);
     drop(ticket);
     match end {
@@ -168,7 +177,7 @@ impl Session<'_> {
                     return match ws::read_failure(&err) {
                         ReadFailure::Close(close) => {
                             log::info!(peer:% = self.id, error:% = err; "broken frame");
-                            self.hub.close(self.id, close);
+                            self.hub.close(self.connection, close);
                             ws::fail(socket, close).await;
                             End::ClosedByServer(close)
                         }
@@ -179,7 +188,7 @@ impl Session<'_> {
                     return End::Dropped("connection ended without a close frame".into());
                 }
                 Event::Tick if self.last_heard.elapsed() > self.idle_timeout => {
-                    self.hub.close(self.id, Close::IDLE);
+                    self.hub.close(self.connection, Close::IDLE);
                     // A client that answers nothing will not answer a close either.
                     ws::send_close(socket, Close::IDLE).await;
                     return End::TimedOut;
@@ -223,7 +232,7 @@ impl Session<'_> {
             Message::Text(text) => self.handle_text(now, &text),
             Message::Binary(bytes) => {
                 log::info!(peer:% = self.id, bytes = bytes.len(); "binary frame");
-                self.hub.close(self.id, Close::UNSUPPORTED_DATA);
+                self.hub.close(self.connection, Close::UNSUPPORTED_DATA);
             }
             Message::Close(frame) => {
                 self.close_from_client = Some(match frame {
@@ -237,10 +246,10 @@ impl Session<'_> {
 
     /// Logs one text frame, which arrived at `now`, and hands it to the hub.
     fn handle_text(&mut self, now: Now, text: &str) {
-        let (hub, id) = (self.hub, self.id);
+        let (hub, id, connection) = (self.hub, self.id, self.connection);
         // Looking the room up takes the hub's lock: only when the line is printed.
         let room = log::log_enabled!(log::Level::Info)
-            .then(|| hub.room_of(id))
+            .then(|| hub.room_of(connection))
             .flatten();
         let room = room.as_ref().map(|room| room.as_str());
         match decode(text) {
@@ -257,11 +266,16 @@ impl Session<'_> {
                         return;
                     }
                 }
-                hub.handle(now, id, msg);
+                if let Some(member) = hub.handle(now, connection, msg) {
+                    if member != id {
+                        log::info!(peer:% = member, connection:% = connection; "resumed");
+                        self.id = member;
+                    }
+                }
             }
             Err(err) => {
                 log::info!(peer:% = id, room, error:% = err, text = excerpt(text).as_str(); "frame");
-                hub.reply(id, err.reply());
+                hub.reply(connection, err.reply());
             }
         }
     }
@@ -273,10 +287,10 @@ impl Session<'_> {
             Verdict::Refuse => {
                 log::info!(peer:% = self.id; "rate limited");
                 let reply = ServerMsg::error(ErrorCode::RateLimited, message);
-                self.hub.reply(self.id, reply);
+                self.hub.reply(self.connection, reply);
             }
             Verdict::Drop => {}
-            Verdict::Close => self.hub.close(self.id, Close::RATE_LIMITED),
+            Verdict::Close => self.hub.close(self.connection, Close::RATE_LIMITED),
         }
         false
     }

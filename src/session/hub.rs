@@ -5,10 +5,18 @@
 //! delivering never waits for a client: a connection whose queue is full is closed instead.
 //! Frames the core holds back for a later time go out from [`Hub::run_timers`].
 //!
+//! A connection is known by the id the core gave it in its `welcome`; it speaks for that
+//! member until a `resume` makes it speak for another (the core's [`Rebind`]): from then on
+//! the member's frames go to it, and a connection that spoke for the member before is closed.
+//! While a member is away (its connection lost, its place kept) the frames for it are held,
+//! as many as one queue may hold, and go to the connection that resumes it right after the
+//! `resumed` frame: what the others said and did meanwhile (an offer from a newcomer, say)
+//! reaches it.
+//!
 //! Nothing is logged while the lock is held: what happened is gathered under it and logged
 //! after, so a slow log can never hold up the rooms.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
@@ -17,7 +25,7 @@ use async_io::Timer;
 use room_core::media::{MediaCommand, MediaEvent};
 use room_core::names::{PeerId, RoomName};
 use room_core::protocol::{ClientMsg, Close, ServerMsg};
-use room_core::rooms::{Limits, Outgoing, RoomList, Rooms, To};
+use room_core::rooms::{Ending, Limits, Outgoing, Rebind, RoomList, Rooms, To};
 use room_core::time::{Now, Tick};
 
 use crate::clock;
@@ -85,6 +93,8 @@ impl Mailbox {
 /// The sending ends of one connection's queues.
 #[derive(Debug)]
 struct Link {
+    /// The connection, by the id of its `welcome`.
+    connection: PeerId,
     frames: Sender<Frame>,
     queued_bytes: Arc<AtomicUsize>,
     closing: Sender<Close>,
@@ -107,6 +117,24 @@ impl Link {
     }
 }
 
+/// The frames for a member whose connection was lost, kept for the one that resumes it, as
+/// many as a connection's queue may hold; past that they are dropped (the `resumed` frame
+/// brings the room as it is, whatever was missed).
+#[derive(Debug, Default)]
+struct Held {
+    frames: VecDeque<Frame>,
+    bytes: usize,
+}
+
+impl Held {
+    fn push(&mut self, frame: &Frame) {
+        if self.frames.len() < QUEUE_FRAMES && self.bytes + frame.len() <= QUEUE_BYTES {
+            self.bytes += frame.len();
+            self.frames.push_back(frame.clone());
+        }
+    }
+}
+
 /// Where the hub sends what the core asks of the media server, in SFU mode.
 pub(crate) trait MediaSink: Send + Sync + std::fmt::Debug {
     /// Hands over `commands`, in order, without waiting; returns how many could not be taken.
@@ -117,7 +145,12 @@ pub(crate) trait MediaSink: Send + Sync + std::fmt::Debug {
 #[derive(Debug)]
 struct Locked {
     rooms: Rooms,
+    /// Each member's connection, by member.
     links: HashMap<PeerId, Link>,
+    /// The member each connection that resumed another speaks for.
+    speaks_for: HashMap<PeerId, PeerId>,
+    /// What waits for each member that is away.
+    held: HashMap<PeerId, Held>,
     /// Whether the timer task knows of the core's next deadline.
     timer_armed: bool,
 }
@@ -156,23 +189,36 @@ impl Report {
 }
 
 /// A connection's place in the hub, for as long as its task runs: dropping it, whatever way
-/// the task ends (an error, a panic), takes the connection out of its room.
+/// the task ends (an error, a panic), ends the connection in the hub. Unless the client closed
+/// it, its member keeps its place for a while, for a new connection to resume.
 #[derive(Debug)]
 pub(crate) struct Membership<'a> {
     hub: &'a Hub,
-    id: PeerId,
+    connection: PeerId,
+    ending: Ending,
 }
 
 impl Membership<'_> {
-    /// The connection's id.
-    pub(crate) fn id(&self) -> PeerId {
-        self.id
+    /// The connection's id, as its `welcome` gave it.
+    pub(crate) fn connection(&self) -> PeerId {
+        self.connection
+    }
+
+    /// The client closed the connection: its member leaves at once.
+    pub(crate) fn closed_by_client(&mut self) {
+        self.ending = Ending::Closed;
     }
 }
 
 impl Drop for Membership<'_> {
     fn drop(&mut self) {
-        self.hub.disconnect(self.id);
+        // A task that panicked is no connection to come back to.
+        let ending = if std::thread::panicking() {
+            Ending::Closed
+        } else {
+            self.ending
+        };
+        self.hub.disconnect(self.connection, ending);
     }
 }
 
@@ -184,6 +230,8 @@ impl Hub {
             state: Mutex::new(Locked {
                 rooms: Rooms::new(limits, Box::new(SystemEntropy::new())),
                 links: HashMap::new(),
+                speaks_for: HashMap::new(),
+                held: HashMap::new(),
                 timer_armed: false,
             }),
             wake_timers,
@@ -211,7 +259,11 @@ impl Hub {
                     let report = {
                         let mut state = self.lock();
                         let out = state.rooms.poll(clock::tick());
-                        state.deliver(out)
+                        let report = state.deliver(out);
+                        // Members whose grace ran out are gone: nothing waits for them.
+                        let Locked { held, rooms, .. } = &mut *state;
+                        held.retain(|member, _| rooms.is_away(*member));
+                        report
                     };
                     report.log();
                 }
@@ -222,8 +274,13 @@ impl Hub {
     /// Registers a new connection and queues its `welcome`. The connection stays registered
     /// until its [`Membership`] is dropped.
     pub(crate) fn join(&self) -> (Membership<'_>, Mailbox) {
-        let (id, mailbox) = self.connect();
-        (Membership { hub: self, id }, mailbox)
+        let (connection, mailbox) = self.connect();
+        let membership = Membership {
+            hub: self,
+            connection,
+            ending: Ending::Lost,
+        };
+        (membership, mailbox)
     }
 
     /// Registers a new connection and queues its `welcome`.
@@ -236,6 +293,7 @@ impl Hub {
         let mut state = self.lock();
         let (id, out) = state.rooms.connect();
         let link = Link {
+            connection: id,
             frames: frames_tx,
             queued_bytes: queued_bytes.clone(),
             closing: closing_tx,
@@ -252,12 +310,24 @@ impl Hub {
         (id, mailbox)
     }
 
-    /// Runs one client frame through the room state and queues what it causes.
-    pub(crate) fn handle(&self, now: Now, from: PeerId, msg: ClientMsg) {
+    /// Runs one frame from `connection` through the room state and queues what it causes.
+    /// Returns the member the connection speaks for now (another after a `resume`), or `None`
+    /// if it is gone from the hub.
+    pub(crate) fn handle(&self, now: Now, connection: PeerId, msg: ClientMsg) -> Option<PeerId> {
+        let mut member = None;
         self.with_state(|state| {
+            let Some(from) = state.member_of(connection) else {
+                return Report::default();
+            };
             let out = state.rooms.handle(now, from, msg);
-            state.deliver(out)
+            let rebinds = state.rooms.take_rebinds();
+            let mut report = state.rebind(&rebinds);
+            report.closing.extend(state.deliver(out).closing);
+            report.closing.extend(state.release_held(&rebinds).closing);
+            member = state.member_of(connection);
+            report
         });
+        member
     }
 
     /// Runs what the media server reports through the room state and queues the frames it
@@ -270,8 +340,11 @@ impl Hub {
     }
 
     /// Queues a frame for one connection, such as the `error` for a frame that was not JSON.
-    pub(crate) fn reply(&self, to: PeerId, msg: ServerMsg) {
+    pub(crate) fn reply(&self, connection: PeerId, msg: ServerMsg) {
         self.with_state(|state| {
+            let Some(to) = state.member_of(connection) else {
+                return Report::default();
+            };
             state.deliver(vec![Outgoing {
                 to: To::One(to),
                 msg,
@@ -279,17 +352,24 @@ impl Hub {
         });
     }
 
-    /// Asks the connection's writer to send a close frame, and takes the connection out of its
+    /// Asks the connection's writer to send a close frame, and takes its member out of its
     /// room at once: the others need not wait for the closing handshake.
-    pub(crate) fn close(&self, id: PeerId, close: Close) {
+    pub(crate) fn close(&self, connection: PeerId, close: Close) {
         let now = clock::tick();
-        self.with_state(|state| state.remove(now, id, Some(close)));
+        self.with_state(|state| match state.member_of(connection) {
+            Some(member) => state.remove(now, member, Some(close), Ending::Closed),
+            None => Report::default(),
+        });
     }
 
-    /// Forgets a connection that ended; a no-op if it is already gone.
-    fn disconnect(&self, id: PeerId) {
+    /// Forgets a connection that ended; a no-op if it is already gone, or if another
+    /// connection speaks for its member now.
+    fn disconnect(&self, connection: PeerId, ending: Ending) {
         let now = clock::tick();
-        self.with_state(|state| state.remove(now, id, None));
+        self.with_state(|state| match state.member_of(connection) {
+            Some(member) => state.remove(now, member, None, ending),
+            None => Report::default(),
+        });
     }
 
     /// Asks every connection to close with 1001, for a shutdown.
@@ -299,9 +379,8 @@ impl Hub {
             let ids: Vec<PeerId> = state.links.keys().copied().collect();
             let mut report = Report::default();
             for id in ids {
-                report
-                    .closing
-                    .extend(state.remove(now, id, Some(Close::GOING_AWAY)).closing);
+                let report_one = state.remove(now, id, Some(Close::GOING_AWAY), Ending::Closed);
+                report.closing.extend(report_one.closing);
             }
             report
         });
@@ -327,9 +406,11 @@ impl Hub {
         self.lock().rooms.public_room_list()
     }
 
-    /// The room a connection is in, if any.
-    pub(crate) fn room_of(&self, id: PeerId) -> Option<RoomName> {
-        self.lock().rooms.room_of(id).cloned()
+    /// The room a connection's member is in, if any.
+    pub(crate) fn room_of(&self, connection: PeerId) -> Option<RoomName> {
+        let state = self.lock();
+        let member = state.member_of(connection)?;
+        state.rooms.room_of(member).cloned()
     }
 
     /// How many connections there are.
@@ -367,6 +448,49 @@ impl Hub {
 }
 
 impl Locked {
+    /// The member `connection` speaks for, if it is still connected.
+    fn member_of(&self, connection: PeerId) -> Option<PeerId> {
+        let member = self
+            .speaks_for
+            .get(&connection)
+            .copied()
+            .unwrap_or(connection);
+        self.links
+            .get(&member)
+            .is_some_and(|link| link.connection == connection)
+            .then_some(member)
+    }
+
+    /// Routes each member the core rebound to its new connection, closing the connection that
+    /// spoke for it before, if the server still had one.
+    fn rebind(&mut self, rebinds: &[Rebind]) -> Report {
+        let mut report = Report::default();
+        for &Rebind { connection, member } in rebinds {
+            let Some(link) = self.links.remove(&connection) else {
+                continue;
+            };
+            if let Some(stale) = self.links.insert(member, link) {
+                self.speaks_for.remove(&stale.connection);
+                report.closing.push((member, Close::REPLACED));
+                // As in `remove`: a failure means its writer has stopped already.
+                let _ = stale.closing.try_send(Close::REPLACED);
+            }
+            self.speaks_for.insert(connection, member);
+        }
+        report
+    }
+
+    /// Queues what waited for each rebound member on its new connection.
+    fn release_held(&mut self, rebinds: &[Rebind]) -> Report {
+        let mut overflowed = Vec::new();
+        for Rebind { member, .. } in rebinds {
+            for frame in self.held.remove(member).unwrap_or_default().frames {
+                self.queue(*member, &frame, &mut overflowed);
+            }
+        }
+        self.drop_overflowed(overflowed)
+    }
+
     /// Queues `out`, in order. Queueing happens under the lock on purpose: two chats to the same
     /// room must reach every member in `seq` order, so frames enter queues in the order the core
     /// made them.
@@ -374,42 +498,48 @@ impl Locked {
         let mut overflowed = Vec::new();
         for Outgoing { to, msg } in out {
             let frame = Frame::from(msg.encode());
-            let mut push = |id: &PeerId, link: &Link| {
-                if !link.push(&frame) {
-                    overflowed.push(*id);
-                }
-            };
             match to {
-                To::One(id) => {
-                    if let Some(link) = self.links.get(&id) {
-                        push(&id, link);
-                    }
-                }
+                To::One(id) => self.queue(id, &frame, &mut overflowed),
                 To::Many(ids) => {
-                    for id in &ids {
-                        if let Some(link) = self.links.get(id) {
-                            push(id, link);
-                        }
+                    for id in ids {
+                        self.queue(id, &frame, &mut overflowed);
                     }
                 }
             }
         }
+        self.drop_overflowed(overflowed)
+    }
+
+    /// Queues `frame` for member `id`, or holds it while the member is away; notes the
+    /// member if its queue is full.
+    fn queue(&mut self, id: PeerId, frame: &Frame, overflowed: &mut Vec<PeerId>) {
+        if let Some(link) = self.links.get(&id) {
+            if !link.push(frame) {
+                overflowed.push(id);
+            }
+        } else if let Some(held) = self.held.get_mut(&id) {
+            held.push(frame);
+        }
+    }
+
+    /// Closes the connections whose queues overflowed, as too slow.
+    fn drop_overflowed(&mut self, overflowed: Vec<PeerId>) -> Report {
         let mut report = Report::default();
         let now = clock::tick();
         for id in overflowed {
-            report
-                .closing
-                .extend(self.remove(now, id, Some(Close::TOO_SLOW)).closing);
+            let removed = self.remove(now, id, Some(Close::TOO_SLOW), Ending::Closed);
+            report.closing.extend(removed.closing);
         }
         report
     }
 
-    /// Takes a connection out of the state at `now`, optionally asking its writer to close it
-    /// first.
-    fn remove(&mut self, now: Tick, id: PeerId, close: Option<Close>) -> Report {
+    /// Takes member `id`'s connection out of the state at `now`, optionally asking its writer
+    /// to close it first; the core hears how it ended.
+    fn remove(&mut self, now: Tick, id: PeerId, close: Option<Close>, ending: Ending) -> Report {
         let Some(link) = self.links.remove(&id) else {
             return Report::default();
         };
+        self.speaks_for.remove(&link.connection);
         let mut report = Report::default();
         if let Some(close) = close {
             report.closing.push((id, close));
@@ -417,7 +547,10 @@ impl Locked {
             // the link is gone after it; a failure means the writer has already stopped.
             let _ = link.closing.try_send(close);
         }
-        let out = self.rooms.disconnect(now, id);
+        let out = self.rooms.disconnect(now, id, ending);
+        if self.rooms.is_away(id) {
+            self.held.insert(id, Held::default());
+        }
         report.closing.extend(self.deliver(out).closing);
         report
     }
@@ -478,6 +611,7 @@ mod tests {
                 MediaCommand::Offer { .. } => "offer",
                 MediaCommand::View { .. } => "view",
                 MediaCommand::Silence { .. } => "silence",
+                MediaCommand::Resync { .. } => "resync",
             })
             .collect();
         assert_eq!(kinds, ["join", "leave", "join", "offer"]);
@@ -511,6 +645,66 @@ mod tests {
             hub.room_of(a).map(|room| room.to_string()),
             Some("r".into())
         );
+    }
+
+    fn send(hub: &Hub, connection: PeerId, frame: &str) -> Option<PeerId> {
+        hub.handle(clock::now(), connection, decode(frame).unwrap())
+    }
+
+    #[test]
+    fn a_resumed_member_gets_the_room_then_what_was_said_while_it_was_away() {
+        let hub = hub();
+        let (ann, ann_box) = hub.connect();
+        join(&hub, ann, "r");
+        let (bob, bob_box) = hub.connect();
+        join(&hub, bob, "r");
+        let joined = drain(&bob_box).pop().unwrap();
+        let token = joined["resume_token"].as_str().unwrap().to_owned();
+        hub.disconnect(bob, Ending::Lost);
+        send(&hub, ann, r#"{"type":"chat","text":"still there?"}"#);
+        assert!(
+            drain(&ann_box).iter().all(|f| f["type"] != "peer_left"),
+            "nobody is told"
+        );
+
+        let (new, new_box) = hub.connect();
+        drain(&new_box);
+        let resume = format!(r#"{{"type":"resume","id":"{bob}","token":"{token}","last_seq":0}}"#);
+        assert_eq!(send(&hub, new, &resume), Some(bob), "it speaks for Bob now");
+        let frames = drain(&new_box);
+        let kinds: Vec<&str> = frames.iter().map(|f| f["type"].as_str().unwrap()).collect();
+        // The missed chat is in `resumed` and, held, after it: the page keeps one by `seq`.
+        assert_eq!(kinds, ["resumed", "chat"], "{frames:?}");
+        assert_eq!(frames[0]["history"][0]["seq"], 1);
+        assert_eq!(frames[1]["seq"], 1);
+        assert_eq!(
+            send(&hub, new, r#"{"type":"chat","text":"yes"}"#),
+            Some(bob)
+        );
+        let heard = drain(&ann_box);
+        assert_eq!(heard[0]["from"], bob.to_string(), "{heard:?}");
+        assert_eq!(hub.connection_count(), 2);
+    }
+
+    #[test]
+    fn resuming_a_member_whose_connection_seems_alive_closes_that_connection() {
+        let hub = hub();
+        let (bob, bob_box) = hub.connect();
+        join(&hub, bob, "r");
+        let joined = drain(&bob_box).pop().unwrap();
+        let token = joined["resume_token"].as_str().unwrap().to_owned();
+        let (new, new_box) = hub.connect();
+        let resume = format!(r#"{{"type":"resume","id":"{bob}","token":"{token}"}}"#);
+        assert_eq!(send(&hub, new, &resume), Some(bob));
+        assert_eq!(bob_box.closing.try_recv(), Ok(Close::REPLACED));
+        // The stale connection's task ends: Bob stays, on the new connection.
+        hub.disconnect(bob, Ending::Closed);
+        assert_eq!(
+            hub.room_of(new).map(|room| room.to_string()),
+            Some("r".into())
+        );
+        assert_eq!(hub.connection_count(), 1);
+        assert!(drain(&new_box).iter().any(|f| f["type"] == "resumed"));
     }
 
     #[test]
@@ -554,7 +748,7 @@ mod tests {
         let hub = hub();
         let (id, mailbox) = hub.connect();
         hub.close(id, Close::UNSUPPORTED_DATA);
-        hub.disconnect(id);
+        hub.disconnect(id, Ending::Closed);
         assert_eq!(mailbox.closing.try_recv(), Ok(Close::UNSUPPORTED_DATA));
         assert_eq!(hub.connection_count(), 0);
     }
@@ -566,7 +760,7 @@ mod tests {
         join(&hub, stays, "r");
         let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             let (member, _mailbox) = hub.join();
-            join(&hub, member.id(), "r");
+            join(&hub, member.connection(), "r");
             panic!("a bug in the connection task");
         }));
         assert!(panicked.is_err());

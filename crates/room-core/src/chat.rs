@@ -101,9 +101,11 @@ impl Transcript {
         self.bytes
     }
 
-    /// The kept messages, oldest first.
-    pub fn history(&self) -> Vec<ChatEntry> {
-        self.history.iter().cloned().collect()
+    /// The kept messages after `seq` (all of them for 0), oldest first.
+    pub fn history_after(&self, seq: u64) -> Vec<ChatEntry> {
+        let kept = self.history.len();
+        let newer = self.history.partition_point(|entry| entry.seq <= seq);
+        self.history.range(newer..kept).cloned().collect()
     }
 }
 
@@ -136,10 +138,19 @@ mod tests {
             let entry = transcript.record(PeerId::new(1), name.clone(), n.to_string(), n);
             assert_eq!(entry.seq, n);
         }
-        let history = transcript.history();
+        let history = transcript.history_after(0);
         assert_eq!(history.len(), HISTORY_LEN);
         assert_eq!(history.first().unwrap().seq, 11);
         assert_eq!(history.last().unwrap().seq, 60);
+        let after: Vec<u64> = transcript.history_after(57).iter().map(|e| e.seq).collect();
+        assert_eq!(after, [58, 59, 60]);
+        assert_eq!(
+            transcript.history_after(5).len(),
+            HISTORY_LEN,
+            "older than kept"
+        );
+        assert!(transcript.history_after(60).is_empty());
+        assert!(transcript.history_after(99).is_empty());
         // Fifty two-digit texts from "a".
         assert_eq!(
             transcript.bytes(),

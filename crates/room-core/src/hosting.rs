@@ -7,8 +7,7 @@
 //! has been there longest, or else to the member who has. Nothing here sends a frame: the
 //! room state machine asks and tells its members.
 
-use std::fmt;
-
+use crate::entropy::Secret;
 use crate::names::PeerId;
 
 /// What a member may be asked to do, and who may.
@@ -58,47 +57,6 @@ impl Role {
     }
 }
 
-/// The secret that makes its holder the host of one room: 128 random bits, given to the host
-/// alone, in hexadecimal.
-#[derive(Clone, PartialEq, Eq)]
-pub struct HostToken(String);
-
-impl HostToken {
-    /// The token of these random bytes.
-    pub fn from_random(bytes: [u8; 16]) -> Self {
-        HostToken(bytes.iter().map(|byte| format!("{byte:02x}")).collect())
-    }
-
-    /// Whether `offered` is this token (see [`same_secret`]).
-    pub fn matches(&self, offered: &str) -> bool {
-        same_secret(&self.0, offered)
-    }
-
-    /// The token as sent to its holder.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-/// Whether `offered` is `secret`. Every byte is compared, so how long the comparison takes
-/// says nothing of how much of a guess was right.
-pub fn same_secret(secret: &str, offered: &str) -> bool {
-    let (ours, theirs) = (secret.as_bytes(), offered.as_bytes());
-    ours.len() == theirs.len()
-        && ours
-            .iter()
-            .zip(theirs)
-            .fold(0u8, |differ, (a, b)| differ | (a ^ b))
-            == 0
-}
-
-impl fmt::Debug for HostToken {
-    // Logs and panics never show the secret.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("HostToken(..)")
-    }
-}
-
 /// One room's hosting.
 #[derive(Debug, Clone)]
 pub struct Hosting {
@@ -107,12 +65,12 @@ pub struct Hosting {
     cohosts: Vec<PeerId>,
     locked: bool,
     /// `None` if the server's random source failed when the room was made.
-    token: Option<HostToken>,
+    token: Option<Secret>,
 }
 
 impl Hosting {
     /// A room whose first member, `host`, holds `token`.
-    pub fn new(host: PeerId, token: Option<HostToken>) -> Self {
+    pub fn new(host: PeerId, token: Option<Secret>) -> Self {
         Hosting {
             host,
             cohosts: Vec::new(),
@@ -155,7 +113,7 @@ impl Hosting {
     }
 
     /// The host's token.
-    pub fn token(&self) -> Option<&HostToken> {
+    pub fn token(&self) -> Option<&Secret> {
         self.token.as_ref()
     }
 
@@ -223,7 +181,7 @@ mod tests {
     }
 
     fn hosting() -> Hosting {
-        Hosting::new(id(1), Some(HostToken::from_random([7; 16])))
+        Hosting::new(id(1), Some(Secret::from_random([7; 16])))
     }
 
     #[test]
@@ -288,14 +246,8 @@ mod tests {
     }
 
     #[test]
-    fn tokens_match_only_themselves_and_never_show_in_debug_output() {
-        let token = HostToken::from_random([0xab; 16]);
-        assert_eq!(token.as_str().len(), 32);
-        assert!(token.matches(&"ab".repeat(16)));
-        assert!(!token.matches(&"ab".repeat(15)));
-        assert!(!token.matches(&format!("{}ac", "ab".repeat(15))));
-        assert!(!token.matches(""));
-        assert_eq!(format!("{token:?}"), "HostToken(..)");
+    fn only_the_token_makes_one_host() {
+        let token = Secret::from_random([0xab; 16]);
         let hosting = Hosting::new(id(1), Some(token));
         assert!(hosting.is_token(&"ab".repeat(16)));
         assert!(

@@ -120,6 +120,12 @@ pub enum MediaCommand {
         /// Whether nobody is to hear it.
         silenced: bool,
     },
+    /// `member` has a new connection to the core (it resumed): what its slots are and carry
+    /// is to be said again, as what was said meanwhile was lost.
+    Resync {
+        /// The member.
+        member: PeerId,
+    },
 }
 
 /// What the media server reports.

@@ -174,6 +174,17 @@ pub enum ClientMsg {
         /// The emoji.
         emoji: String,
     },
+    /// Speak for a member again whose connection dropped: sent by a new connection, in no
+    /// room, instead of joining.
+    Resume {
+        /// The member it was.
+        id: String,
+        /// The `resume_token` its `joined` gave it.
+        token: String,
+        /// The `seq` of the last chat message it has: the ones after it are sent again.
+        #[serde(default)]
+        last_seq: u64,
+    },
 }
 
 /// The longest meeting password, in characters.
@@ -215,6 +226,7 @@ impl ClientMsg {
             ClientMsg::Hand { .. } => "hand",
             ClientMsg::LowerHand { .. } => "lower_hand",
             ClientMsg::React { .. } => "react",
+            ClientMsg::Resume { .. } => "resume",
         }
     }
 }
@@ -273,6 +285,41 @@ pub struct ChatEntry {
     pub ts: u64,
 }
 
+/// A room as a member who enters it (or resumes its place in it) is told of it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RoomState {
+    /// The room's name as the server keeps it (trimmed).
+    pub room: RoomName,
+    /// The members already there, in the order they joined.
+    pub peers: Vec<PeerInfo>,
+    /// The room's last chat messages, oldest first (in `resumed`: those after `last_seq`).
+    pub history: Vec<ChatEntry>,
+    /// Who runs the room: the host first, then the co-hosts.
+    pub hosts: Vec<PeerId>,
+    /// Whether the room keeps newcomers out.
+    pub locked: bool,
+    /// Whether the room lists show the room.
+    pub listed: bool,
+    /// Who a host put on everyone's stage.
+    pub spotlight: Option<PeerId>,
+    /// Whether joining needs the meeting's password.
+    pub protected: bool,
+    /// Whether newcomers wait until a host lets them in.
+    pub waiting_room: bool,
+    /// To hosts: who waits to be let in, in the order they came.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waiting: Option<Vec<PeerInfo>>,
+    /// The raised hands, in the order they went up.
+    pub hands: Vec<PeerId>,
+    /// To the host alone: the secret that makes it host again if it comes back.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host_token: Option<String>,
+    /// To the member alone: the secret that keeps its place if its connection drops (see
+    /// [`ClientMsg::Resume`]); none if the server has no random source.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resume_token: Option<String>,
+}
+
 /// A frame sent by the server.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -312,33 +359,17 @@ pub enum ServerMsg {
         rooms_total: usize,
     },
     /// The join succeeded; sent to the member who joined.
-    Joined {
-        /// The room's name as the server keeps it (trimmed).
-        room: RoomName,
-        /// The members already there, in the order they joined.
-        peers: Vec<PeerInfo>,
-        /// The room's last chat messages, oldest first.
-        history: Vec<ChatEntry>,
-        /// Who runs the room: the host first, then the co-hosts.
-        hosts: Vec<PeerId>,
-        /// Whether the room keeps newcomers out.
-        locked: bool,
-        /// Whether the room lists show the room.
-        listed: bool,
-        /// Who a host put on everyone's stage.
-        spotlight: Option<PeerId>,
-        /// Whether joining needs the meeting's password.
-        protected: bool,
-        /// Whether newcomers wait until a host lets them in.
-        waiting_room: bool,
-        /// To hosts: who waits to be let in, in the order they came.
-        #[serde(skip_serializing_if = "Option::is_none")]
-        waiting: Option<Vec<PeerInfo>>,
-        /// The raised hands, in the order they went up.
-        hands: Vec<PeerId>,
-        /// To the host alone: the secret that makes it host again if it comes back.
-        #[serde(skip_serializing_if = "Option::is_none")]
-        host_token: Option<String>,
+    Joined(RoomState),
+    /// The resume succeeded: the connection speaks for the member `id` again, which never
+    /// left its room; sent to it alone. `history` holds the messages it missed.
+    Resumed {
+        /// The member it is again.
+        id: PeerId,
+        /// Its nickname.
+        name: Nickname,
+        /// Its room as it is now.
+        #[serde(flatten)]
+        state: RoomState,
     },
     /// The leave succeeded; sent to the member who left.
     Left {
@@ -645,6 +676,11 @@ impl Close {
         code: 1009,
         reason: "message in too many fragments",
     };
+    /// Another connection resumed this one's membership: this one is stale.
+    pub const REPLACED: Close = Close {
+        code: 4000,
+        reason: "resumed on another connection",
+    };
     /// The client went on sending faster than the rate limit after being told.
     pub const RATE_LIMITED: Close = Close {
         code: 1008,
@@ -703,6 +739,10 @@ pub enum ErrorCode {
     NotWaiting,
     /// A reaction sooner than [`REACTION_EVERY`] after the last; it was dropped.
     TooManyReactions,
+    /// A `resume` the server cannot honour: the member is gone (its grace ran out, or it
+    /// never was), the token is not its own, or the connection is in a room already. Join
+    /// again instead.
+    ResumeFailed,
 }
 
 /// Why a text frame could not be read as a [`ClientMsg`].

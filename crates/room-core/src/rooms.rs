@@ -6,15 +6,16 @@
 //! (the lobby hears of one room at most every [`LOBBY_UPDATE_EVERY`]): the edge calls
 //! [`Rooms::poll`] at [`Rooms::next_deadline`].
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::time::Duration;
 
 use crate::chat::{self, Transcript};
-use crate::entropy::Entropy;
-use crate::hosting::{same_secret, HostToken, Hosting, Role};
+use crate::entropy::{same_secret, Entropy, Secret};
+use crate::hosting::{Hosting, Role};
 use crate::media::{CallId, MediaCommand, MediaEvent, MediaMode, SlotView, TrackInfo, TrackSource};
 use crate::names::{NameError, Nickname, PeerId, RoomName};
 use crate::protocol::{
-    ClientMsg, ErrorCode, ErrorDetails, IceCandidate, PeerInfo, RoomInfo, ServerMsg,
+    ClientMsg, ErrorCode, ErrorDetails, IceCandidate, PeerInfo, RoomInfo, RoomState, ServerMsg,
     LOBBY_UPDATE_EVERY, ROOM_LIST_MAX, VERSION,
 };
 use crate::time::{Now, Tick};
@@ -44,6 +45,9 @@ pub struct Limits {
     pub max_sfu_sdp_bytes: usize,
     /// The most slots a `view` may report.
     pub max_view_slots: usize,
+    /// How long a member whose connection was lost keeps its place for a new connection to
+    /// resume; zero: it leaves at once, as when it closes its connection.
+    pub resume_grace: Duration,
 }
 
 impl Default for Limits {
@@ -59,6 +63,7 @@ impl Default for Limits {
             media: MediaMode::Sfu,
             max_sfu_sdp_bytes: 120 * 1024,
             max_view_slots: 64,
+            resume_grace: Duration::from_secs(20),
         }
     }
 }
@@ -69,6 +74,26 @@ struct JoinAsk<'a> {
     host_token: Option<&'a str>,
     listed: Option<bool>,
     password: Option<&'a str>,
+}
+
+/// How a connection ended, as far as its member goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    /// The client closed it, or the server did: its member leaves at once.
+    Closed,
+    /// It was lost (dropped without a close, or silent): a member keeps its place for
+    /// [`Limits::resume_grace`], for a new connection to resume it.
+    Lost,
+}
+
+/// A connection that speaks for another member from now on, after a `resume`: the edge sends
+/// the member's frames to it, and what it sends comes from the member.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rebind {
+    /// The new connection, which had an id of its own until now.
+    pub connection: PeerId,
+    /// The member it is.
+    pub member: PeerId,
 }
 
 /// Who a frame goes to.
@@ -122,6 +147,10 @@ struct Peer {
     reacted_at: Option<Tick>,
     /// The room whose waiting room it waits in.
     waiting_for: Option<RoomName>,
+    /// The secret that lets a new connection speak for it, from its first join on.
+    resume_token: Option<Secret>,
+    /// Until when it keeps its place with no connection, if it lost its connection.
+    away_until: Option<Tick>,
 }
 
 /// A room with at least one member.
@@ -210,8 +239,12 @@ pub struct Rooms {
     /// Calls joined so far: the last [`CallId`].
     calls: u64,
     last_id: u64,
-    /// For host tokens.
+    /// For host and resume tokens.
     entropy: Box<dyn Entropy>,
+    /// The members with no connection, by when their place is given up.
+    away: BTreeSet<(Tick, PeerId)>,
+    /// Connections that speak for another member now, until the edge takes them.
+    rebinds: Vec<Rebind>,
 }
 
 impl Rooms {
@@ -232,6 +265,8 @@ impl Rooms {
             calls: 0,
             last_id: 0,
             entropy,
+            away: BTreeSet::new(),
+            rebinds: Vec::new(),
         }
     }
 
@@ -257,6 +292,8 @@ impl Rooms {
                 muted_by_host: false,
                 reacted_at: None,
                 waiting_for: None,
+                resume_token: None,
+                away_until: None,
             },
         );
         self.enter_lobby(id);
@@ -272,8 +309,28 @@ impl Rooms {
         (id, vec![Outgoing::one(id, welcome)])
     }
 
-    /// A connection ended at `now`, cleanly or not: it leaves its room and is forgotten.
-    pub fn disconnect(&mut self, now: Tick, id: PeerId) -> Vec<Outgoing> {
+    /// A connection ended at `now`. A member whose connection was lost keeps its place for
+    /// [`Limits::resume_grace`]: nobody is told, and a new connection may resume it. Anyone
+    /// else leaves its room and is forgotten.
+    pub fn disconnect(&mut self, now: Tick, id: PeerId, ending: Ending) -> Vec<Outgoing> {
+        let grace = self.limits.resume_grace;
+        if let Some(peer) = self.peers.get_mut(&id).filter(|peer| {
+            ending == Ending::Lost
+                && !grace.is_zero()
+                && peer.room.is_some()
+                && peer.resume_token.is_some()
+                && peer.away_until.is_none()
+        }) {
+            let until = now + grace;
+            peer.away_until = Some(until);
+            self.away.insert((until, id));
+            return Vec::new();
+        }
+        self.forget(now, id)
+    }
+
+    /// `id` leaves its room (or its waiting room, or the lobby) and is forgotten.
+    fn forget(&mut self, now: Tick, id: PeerId) -> Vec<Outgoing> {
         let mut out = Vec::new();
         self.lobby.remove(&id);
         self.stop_waiting(id, &mut out);
@@ -344,7 +401,19 @@ impl Rooms {
             ClientMsg::Hand { raised } => self.handle_hand(from, raised),
             ClientMsg::LowerHand { id } => self.handle_lower_hand(from, &id),
             ClientMsg::React { emoji } => self.handle_react(now.tick, from, emoji),
+            ClientMsg::Resume {
+                id,
+                token,
+                last_seq,
+            } => self.handle_resume(from, &id, &token, last_seq),
         }
+    }
+
+    /// The connections that speak for another member since the last call, after a `resume`:
+    /// the edge routes the member's frames to them before it delivers the frames that came
+    /// with the change.
+    pub fn take_rebinds(&mut self) -> Vec<Rebind> {
+        std::mem::take(&mut self.rebinds)
     }
 
     /// What the media server is to do, since the last call: the edge hands it over.
@@ -408,9 +477,10 @@ impl Rooms {
         }
     }
 
-    /// Frames whose time has come at `now`: the lobby's news of rooms that changed again
-    /// soon after it last heard of them.
+    /// Frames whose time has come at `now`: members away past their grace leave their rooms,
+    /// and the lobby hears of rooms that changed again soon after it last heard of them.
     pub fn poll(&mut self, now: Tick) -> Vec<Outgoing> {
+        let mut out = self.give_up_away(now);
         let mut due = Vec::new();
         self.lobby_news.retain(|name, news| {
             let quiet = now.since(news.sent_at) >= LOBBY_UPDATE_EVERY;
@@ -421,7 +491,6 @@ impl Rooms {
             // goes out at once.
             !quiet
         });
-        let mut out = Vec::new();
         for (name, changed) in due {
             self.tell_lobby(now, &name, changed, &mut out);
         }
@@ -430,11 +499,14 @@ impl Rooms {
 
     /// When [`Rooms::poll`] has something to send, if ever.
     pub fn next_deadline(&self) -> Option<Tick> {
-        self.lobby_news
+        let lobby = self
+            .lobby_news
             .values()
             .filter(|news| news.pending)
             .map(|news| news.sent_at + LOBBY_UPDATE_EVERY)
-            .min()
+            .min();
+        let away = self.away.first().map(|(until, _)| *until);
+        lobby.into_iter().chain(away).min()
     }
 
     /// The busiest rooms (at most [`ROOM_LIST_MAX`]), sorted by name, and how many exist.
@@ -482,7 +554,14 @@ impl Rooms {
         self.peers.get(&id)?.room.as_ref()
     }
 
-    /// How many connections there are.
+    /// Whether `id` lost its connection and keeps its place for now.
+    pub fn is_away(&self, id: PeerId) -> bool {
+        self.peers
+            .get(&id)
+            .is_some_and(|peer| peer.away_until.is_some())
+    }
+
+    /// How many connections there are, and members keeping their place without one.
     pub fn peer_count(&self) -> usize {
         self.peers.len()
     }
@@ -587,7 +666,7 @@ impl Rooms {
             let born = self.rooms_born;
             self.rooms_born += 1;
             self.by_age.insert(born, name.clone());
-            let token = self.entropy.random16().map(HostToken::from_random);
+            let token = self.entropy.random16().map(Secret::from_random);
             if listed == Some(false) {
                 self.unlisted.insert(name.clone());
             }
@@ -609,6 +688,10 @@ impl Rooms {
         let others = room.members.clone();
         room.members.push(id);
         let reclaimed = host_back && room.hosting.reclaim(id);
+        if self.peer_mut(id).resume_token.is_none() {
+            let token = self.entropy.random16().map(Secret::from_random);
+            self.peer_mut(id).resume_token = token;
+        }
         let joined = self.joined_msg(id, &name);
         let call = (self.limits.media == MediaMode::Sfu).then(|| {
             self.calls += 1;
@@ -943,11 +1026,17 @@ impl Rooms {
         Some(name)
     }
 
-    /// What `id`, a member of `name`, is told of the room it is in.
+    /// What `id`, a member of `name`, is told of the room it enters.
     fn joined_msg(&self, id: PeerId, name: &RoomName) -> ServerMsg {
+        ServerMsg::Joined(self.room_state(id, name, 0))
+    }
+
+    /// The room `name` as its member `id` is to see it, with the chat messages after
+    /// `after_seq`.
+    fn room_state(&self, id: PeerId, name: &RoomName, after_seq: u64) -> RoomState {
         let room = &self.rooms[name];
         let hosting = &room.hosting;
-        ServerMsg::Joined {
+        RoomState {
             room: name.clone(),
             peers: room
                 .members
@@ -955,7 +1044,7 @@ impl Rooms {
                 .filter(|member| **member != id)
                 .map(|member| peer_info(*member, &self.peers[member]))
                 .collect(),
-            history: room.transcript.history(),
+            history: room.transcript.history_after(after_seq),
             hosts: hosting.hosts(),
             locked: hosting.locked(),
             listed: !self.unlisted.contains(name),
@@ -967,6 +1056,10 @@ impl Rooms {
             host_token: hosting
                 .token()
                 .filter(|_| hosting.host() == id)
+                .map(|token| token.as_str().to_owned()),
+            resume_token: self.peers[&id]
+                .resume_token
+                .as_ref()
                 .map(|token| token.as_str().to_owned()),
         }
     }
@@ -1103,6 +1196,7 @@ fn error(to: PeerId, code: ErrorCode, message: impl Into<String>) -> Vec<Outgoin
 
 mod admission;
 mod meeting;
+mod resume;
 
 #[cfg(test)]
 mod tests;

@@ -17,7 +17,7 @@ use room_core::entropy::Sequence;
 use room_core::media::MediaMode;
 use room_core::names::PeerId;
 use room_core::protocol::decode;
-use room_core::rooms::{Limits, Outgoing, Rooms, To};
+use room_core::rooms::{Ending, Limits, Outgoing, Rebind, Rooms, To};
 use room_core::time::{Now, Tick, UnixMillis};
 use room_fixtures::{expect, expect_one_of, parse, Failure, Step};
 use serde_json::Value;
@@ -65,6 +65,17 @@ impl Conversation {
     /// server is dropped: there is none here, and the rooms' unit tests check those requests.
     fn deliver(&mut self, out: Vec<Outgoing>) {
         self.rooms.take_media_commands();
+        // A connection that resumed a member gets the member's frames from now on; one that
+        // spoke for the member before is stale: the server closes it.
+        for Rebind { connection, member } in self.rooms.take_rebinds() {
+            self.clients.retain(|_, id| *id != member);
+            if let Some(inbox) = self.inboxes.remove(&connection) {
+                self.inboxes.insert(member, inbox);
+            }
+            for id in self.clients.values_mut().filter(|id| **id == connection) {
+                *id = member;
+            }
+        }
         for Outgoing { to, msg } in out {
             let frame: Value =
                 serde_json::from_str(&msg.encode()).expect("an encoded frame is JSON");
@@ -95,6 +106,17 @@ impl Conversation {
             let out = self.rooms.poll(self.now);
             self.deliver(out);
         }
+    }
+
+    /// `name`'s connection ends: it was lost (`drop`) or closed (`close`).
+    fn end(&mut self, name: &str, ending: Ending) -> Result<(), String> {
+        let id = self.client(name)?;
+        let now = self.tick();
+        self.clients.remove(name);
+        self.inboxes.remove(&id);
+        let out = self.rooms.disconnect(now.tick, id, ending);
+        self.deliver(out);
+        Ok(())
     }
 
     fn run(&mut self, step: &Step) -> Result<(), String> {
@@ -140,14 +162,8 @@ impl Conversation {
                     expect_one_of(&mut left, &actual, &mut self.vars)?;
                 }
             }
-            Step::Drop(name) => {
-                let id = self.client(name)?;
-                let now = self.tick();
-                self.clients.remove(name);
-                self.inboxes.remove(&id);
-                let out = self.rooms.disconnect(now.tick, id);
-                self.deliver(out);
-            }
+            Step::Drop(name) => self.end(name, Ending::Lost)?,
+            Step::Close(name, _code, _reason) => self.end(name, Ending::Closed)?,
             _ => {
                 return Err(
                     "this step needs the real server: the fixture belongs in fixtures/wire".into(),
@@ -173,6 +189,7 @@ fn limits(args: &[String]) -> Result<Limits, String> {
             "--max-rooms" => limits.max_rooms = number()?,
             "--history-budget-mib" => limits.history_bytes = number()? * 1024 * 1024,
             "--private-rooms" => limits.private_rooms = true,
+            "--resume-grace" => limits.resume_grace = Duration::from_secs(number()? as u64),
             "--media" => {
                 limits.media = match args.next().map(String::as_str) {
                     Some("sfu") => MediaMode::Sfu,

@@ -16,9 +16,10 @@ use room_core::entropy::Sequence;
 use room_core::media::{MediaCommand, MediaMode, SlotSize, SlotView, TrackInfo, TrackSource};
 use room_core::names::{Nickname, PeerId, RoomName, NICKNAME_MAX_CHARS, ROOM_NAME_MAX_CHARS};
 use room_core::protocol::{
-    decode, ClientMsg, DecodeError, ErrorCode, IceCandidate, RoomInfo, ServerMsg, VERSION,
+    decode, ClientMsg, DecodeError, ErrorCode, IceCandidate, RoomInfo, RoomState, ServerMsg,
+    VERSION,
 };
-use room_core::rooms::{Limits, Outgoing, Rooms, To};
+use room_core::rooms::{Ending, Limits, Outgoing, Rooms, To};
 use room_core::time::{Now, Tick, UnixMillis};
 
 // --- the parser ---
@@ -227,6 +228,11 @@ fn wire_form(msg: &ClientMsg) -> Value {
         ClientMsg::Admit { id } => json!({"type": "admit", "id": id}),
         ClientMsg::Deny { id } => json!({"type": "deny", "id": id}),
         ClientMsg::Spotlight { id } => json!({"type": "spotlight", "id": id}),
+        ClientMsg::Resume {
+            id,
+            token,
+            last_seq,
+        } => json!({"type": "resume", "id": id, "token": token, "last_seq": last_seq}),
     }
 }
 
@@ -269,6 +275,11 @@ fn frame_as_list(msg: &ClientMsg) -> Value {
         ClientMsg::Media { audio, video } => json!([tag, audio, video]),
         ClientMsg::SfuOffer { sdp, tracks } => json!([tag, sdp, tracks]),
         ClientMsg::View { slots } => json!([tag, slots]),
+        ClientMsg::Resume {
+            id,
+            token,
+            last_seq,
+        } => json!([tag, id, token, last_seq]),
     }
 }
 
@@ -867,8 +878,9 @@ impl Model {
             | ClientMsg::WaitingRoom { .. }
             | ClientMsg::Admit { .. }
             | ClientMsg::Deny { .. }
-            | ClientMsg::Spotlight { .. } => {
-                panic!("the model sends no hosting, hands or reactions: {msg:?}")
+            | ClientMsg::Spotlight { .. }
+            | ClientMsg::Resume { .. } => {
+                panic!("the model sends no hosting, hands, reactions or resumes: {msg:?}")
             }
         }
     }
@@ -948,12 +960,12 @@ impl Model {
                     }
                 }
             }
-            ServerMsg::Joined {
+            ServerMsg::Joined(RoomState {
                 room,
                 peers,
                 history,
                 ..
-            } => {
+            }) => {
                 assert_eq!(to, &To::One(sender));
                 let last = self.transcripts.get(room).copied().unwrap_or(0);
                 let seqs: Vec<u64> = history.iter().map(|entry| entry.seq).collect();
@@ -1060,6 +1072,7 @@ impl Model {
             | ServerMsg::SpotlightSet { .. } => {
                 panic!("{msg:?} without a host's request")
             }
+            ServerMsg::Resumed { .. } => panic!("{msg:?} without a resume"),
             ServerMsg::SfuAnswer { .. }
             | ServerMsg::Slots { .. }
             | ServerMsg::Assign { .. }
@@ -1094,7 +1107,8 @@ impl Model {
                 }
                 MediaCommand::Offer { member, .. }
                 | MediaCommand::View { member, .. }
-                | MediaCommand::Silence { member, .. } => {
+                | MediaCommand::Silence { member, .. }
+                | MediaCommand::Resync { member } => {
                     assert!(
                         self.media_rooms.contains_key(&member),
                         "{member} is in no call"
@@ -1197,7 +1211,7 @@ fn run(limits: Limits, ops: Vec<Op>) {
             Op::Disconnect(peer) => {
                 let id = model.resolve(&peer);
                 let was_open = model.views.remove(&id).is_some();
-                let out = rooms.disconnect(tick(now), id);
+                let out = rooms.disconnect(tick(now), id, Ending::Closed);
                 assert!(was_open || out.is_empty(), "closing {id} twice: {out:?}");
                 model.deliver(id, now, &out);
             }
@@ -1329,8 +1343,9 @@ fn check_outcome(
         | ClientMsg::WaitingRoom { .. }
         | ClientMsg::Admit { .. }
         | ClientMsg::Deny { .. }
-        | ClientMsg::Spotlight { .. } => {
-            panic!("the model sends no hosting, hands or reactions: {msg:?}")
+        | ClientMsg::Spotlight { .. }
+        | ClientMsg::Resume { .. } => {
+            panic!("the model sends no hosting, hands, reactions or resumes: {msg:?}")
         }
     }
 }

@@ -42,8 +42,10 @@
 //! `$PORT` its port, from the start.
 //!
 //! The in-process runner knows `connect`, `send`, `send-many`, `send-sdp`, `send-candidate`,
-//! `recv`, `recv-many`, `recv-unordered` and `drop`, and of the `server` flags those that set
-//! the core's limits; every other step needs the real server.
+//! `recv`, `recv-many`, `recv-unordered`, `drop` (a lost connection, whose member keeps its
+//! place for the resume grace) and `close` (a closed one, whose member leaves at once), and
+//! of the `server` flags those that set the core's limits; every other step needs the real
+//! server.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs, rust_2018_idioms, unreachable_pub)]

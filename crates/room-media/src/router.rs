@@ -584,6 +584,27 @@ impl Router {
         }
     }
 
+    /// Says again how many slots `member` should have and what each carries, for a member
+    /// that missed what was said.
+    pub fn resend(&mut self, member: PeerId) {
+        let Some(state) = self.members.get(&member) else {
+            return;
+        };
+        let (video, audio) = state.wanted;
+        if video > 0 || audio > 0 {
+            self.events.push_back(RouterEvent::WantSlots {
+                member,
+                video,
+                audio,
+            });
+        }
+        self.events.push_back(RouterEvent::Assign {
+            member,
+            video: state.video_slots.iter().map(|slot| slot.source).collect(),
+            audio: state.audio_slots.iter().map(|slot| slot.source).collect(),
+        });
+    }
+
     /// Asks members for more slots when the room has grown past what they have.
     fn ask_for_slots(&mut self) {
         let others = self.members.len().saturating_sub(1);
@@ -1045,6 +1066,35 @@ mod tests {
             audio: 8,
         };
         assert_eq!(asked_p1(&router.poll(ms(0))), [eight]);
+    }
+
+    #[test]
+    fn a_member_that_missed_what_was_said_is_told_its_slots_again() {
+        let mut router = room(&["p1", "p2", "p3"], 4, 4);
+        assert_eq!(
+            router.poll(ms(0)),
+            [],
+            "nothing changed since the room was made"
+        );
+        router.resend(peer("p1"));
+        let events = router.poll(ms(0));
+        let slots = RouterEvent::WantSlots {
+            member: peer("p1"),
+            video: 4,
+            audio: 4,
+        };
+        assert_eq!(events.first(), Some(&slots), "{events:?}");
+        let video = assigned(&events, "p1").expect("p1 is told what its slots carry");
+        assert_eq!(
+            video[..2],
+            [
+                Some((peer("p2"), Source::Camera)),
+                Some((peer("p3"), Source::Camera))
+            ]
+        );
+        assert_eq!(assigned(&events, "p2"), None, "only p1 is told");
+        router.resend(peer("p9"));
+        assert_eq!(router.poll(ms(0)), []);
     }
 
     #[test]

@@ -150,8 +150,9 @@ fn wire(msg: &ServerMsg) -> Value {
     serde_json::from_str(&msg.encode()).expect("an encoded frame is JSON")
 }
 
-/// A frame as the JSON a client reads, without what a `joined` says of who hosts the room:
-/// the tests of hosting look at that ([`hosting_inbox`]), the others at the rest.
+/// A frame as the JSON a client reads, without what a `joined` says of who hosts the room
+/// and of resuming: the tests of hosting look at that ([`hosting_inbox`]), the tests of
+/// resuming at the token, the others at the rest.
 fn plain(msg: &ServerMsg) -> Value {
     let mut frame = wire(msg);
     if let Some(fields) = frame.as_object_mut().filter(|f| f["type"] == "joined") {
@@ -165,6 +166,7 @@ fn plain(msg: &ServerMsg) -> Value {
             "waiting_room",
             "waiting",
             "spotlight",
+            "resume_token",
         ] {
             fields.remove(key);
         }
@@ -336,7 +338,7 @@ fn every_connection_gets_a_distinct_id() {
     for _ in 0..100 {
         let id = connect(&mut rooms);
         assert!(seen.insert(id), "{id} handed out twice");
-        rooms.disconnect(now().tick, id);
+        rooms.disconnect(now().tick, id, Ending::Closed);
     }
     for _ in 0..100 {
         assert!(seen.insert(connect(&mut rooms)));
@@ -956,7 +958,7 @@ fn signalling_a_nonexistent_or_malformed_id_is_unknown_peer() {
     let a = member(&mut rooms, "a", "room");
     let b = member(&mut rooms, "b", "room");
     let gone = member(&mut rooms, "c", "room");
-    rooms.disconnect(now().tick, gone);
+    rooms.disconnect(now().tick, gone, Ending::Closed);
 
     let b_text = b.to_string();
     let gone_text = gone.to_string();
@@ -1078,7 +1080,7 @@ fn disconnecting_tells_the_room_and_updates_the_list() {
     let c = member(&mut rooms, "c", "room");
     let outsider = connect(&mut rooms);
 
-    let out = rooms.disconnect(now().tick, b);
+    let out = rooms.disconnect(now().tick, b, Ending::Closed);
     assert_eq!(inbox(&out, a), [peer_left(b)]);
     assert_eq!(inbox(&out, c), [peer_left(b)]);
     assert_eq!(inbox(&out, outsider), [room_update("room", 2, 1)]);
@@ -1103,7 +1105,7 @@ fn disconnecting_the_last_member_removes_the_room() {
     let mut rooms = server();
     let a = member(&mut rooms, "a", "solo");
     let outsider = connect(&mut rooms);
-    let out = rooms.disconnect(now().tick, a);
+    let out = rooms.disconnect(now().tick, a, Ending::Closed);
     assert_eq!(inbox(&out, outsider), [room_update("solo", 0, 0)]);
     assert!(rooms.room_list().rooms.is_empty());
 }
@@ -1114,10 +1116,14 @@ fn disconnecting_from_outside_a_room_sends_nothing() {
     let mut rooms = server();
     member(&mut rooms, "a", "room");
     let lobby = connect(&mut rooms);
-    assert!(rooms.disconnect(now().tick, lobby).is_empty());
+    assert!(rooms
+        .disconnect(now().tick, lobby, Ending::Closed)
+        .is_empty());
     assert_eq!(rooms.peer_count(), 1);
     assert!(
-        rooms.disconnect(now().tick, lobby).is_empty(),
+        rooms
+            .disconnect(now().tick, lobby, Ending::Closed)
+            .is_empty(),
         "a second disconnect is a no-op"
     );
 }
@@ -1128,7 +1134,7 @@ fn frames_from_unknown_peers_are_ignored() {
     let mut rooms = server();
     let a = member(&mut rooms, "a", "room");
     let gone = member(&mut rooms, "b", "room");
-    rooms.disconnect(now().tick, gone);
+    rooms.disconnect(now().tick, gone, Ending::Closed);
     let a_text = a.to_string();
 
     for from in [gone, PeerId::new(999)] {
@@ -1163,7 +1169,9 @@ fn frames_from_unknown_peers_are_ignored() {
                 "{kind} from {from}"
             );
         }
-        assert!(rooms.disconnect(now().tick, from).is_empty());
+        assert!(rooms
+            .disconnect(now().tick, from, Ending::Closed)
+            .is_empty());
     }
     assert_eq!(
         wire(&ServerMsg::Rooms {
@@ -1181,7 +1189,7 @@ fn disconnecting_sends_nothing_to_the_connection_that_is_gone() {
     let a = member(&mut rooms, "a", "room");
     let b = member(&mut rooms, "b", "room");
 
-    let out = rooms.disconnect(now().tick, b);
+    let out = rooms.disconnect(now().tick, b, Ending::Closed);
     assert_eq!(sent(&out), [(To::Many(vec![a]), peer_left(b))]);
 }
 
@@ -1247,8 +1255,8 @@ fn lobby_news_is_held_back_per_room() {
     join_at(&mut rooms, at(10), b, "one");
     let out = join_at(&mut rooms, at(20), c, "two");
     assert_eq!(inbox(&out, lobby), [room_update("two", 1, 2)]);
-    rooms.disconnect(Tick::from_millis(30), a);
-    rooms.disconnect(Tick::from_millis(40), b);
+    rooms.disconnect(Tick::from_millis(30), a, Ending::Closed);
+    rooms.disconnect(Tick::from_millis(40), b, Ending::Closed);
     let out = rooms.poll(rooms.next_deadline().unwrap());
     assert_eq!(inbox(&out, lobby), [room_update("one", 0, 1)]);
 }
@@ -1309,7 +1317,7 @@ fn the_history_budget_trims_the_oldest_rooms_first() {
     let seen = |rooms: &mut Rooms, room: &str| -> Vec<u64> {
         let late = connect(rooms);
         let history = history_seen_by(rooms, late, room);
-        rooms.disconnect(now().tick, late);
+        rooms.disconnect(now().tick, late, Ending::Closed);
         history
             .iter()
             .map(|entry| entry["seq"].as_u64().unwrap())
@@ -1324,7 +1332,7 @@ fn the_history_budget_trims_the_oldest_rooms_first() {
     assert_eq!(seen(&mut rooms, "old"), Vec::<u64>::new());
     assert_eq!(seen(&mut rooms, "new"), (2..=11).collect::<Vec<_>>());
     // The new room ends with its last member, and its history's bytes are free again.
-    rooms.disconnect(now().tick, new);
+    rooms.disconnect(now().tick, new, Ending::Closed);
     assert_eq!(rooms.history_bytes(), 0);
     assert_eq!(rooms.room_count(), 1);
 }
@@ -1411,8 +1419,8 @@ fn the_media_server_hears_of_every_room_change_in_order() {
     join(&mut rooms, a, "two");
     leave(&mut rooms, a);
     join(&mut rooms, a, "one");
-    rooms.disconnect(now().tick, a);
-    rooms.disconnect(now().tick, lobby);
+    rooms.disconnect(now().tick, a, Ending::Closed);
+    rooms.disconnect(now().tick, lobby, Ending::Closed);
     let one = RoomName::parse("one").unwrap();
     let two = RoomName::parse("two").unwrap();
     // Each join is a new stay in a call.
@@ -1605,7 +1613,7 @@ fn media_events_become_frames_for_their_members() {
     };
     assert_eq!(inbox(&rooms.handle_media(current), b)[0]["sdp"], "v=0 new");
 
-    rooms.disconnect(now().tick, a);
+    rooms.disconnect(now().tick, a, Ending::Closed);
     let late = MediaEvent::Answer {
         member: a,
         call: a_call,
@@ -1647,7 +1655,7 @@ fn a_late_joiner_is_told_who_speaks() {
         json!({"type": "speaking", "speaking": [b.to_string()], "dominant": a.to_string()})
     );
     // Whoever has left since is left out.
-    rooms.disconnect(now().tick, b);
+    rooms.disconnect(now().tick, b, Ending::Closed);
     let later = connect(&mut rooms);
     let frames = inbox(&join(&mut rooms, later, "call"), later);
     assert_eq!(
@@ -1714,7 +1722,7 @@ fn a_locked_room_lets_its_host_back_in_with_the_token_and_no_one_else() {
     let token = hosting_inbox(&join(&mut rooms, ann, "board"), ann)[0]["host_token"].clone();
     let bob = member(&mut rooms, "bob", "board");
     host_request(&mut rooms, ann, ClientMsg::Lock { locked: true });
-    rooms.disconnect(now().tick, ann);
+    rooms.disconnect(now().tick, ann, Ending::Closed);
     let stranger = connect(&mut rooms);
     assert_refused(
         &join(&mut rooms, stranger, "board"),
@@ -1896,4 +1904,139 @@ fn an_unlisted_room_is_never_news_and_its_name_is_forgotten_when_it_empties() {
     // Made again without `listed: false`, the same name is an ordinary, listed room.
     let out = join(&mut rooms, ann, "quiet");
     assert_eq!(inbox(&out, lobby), [room_update("quiet", 1, 1)]);
+}
+
+/// Joins `room` and returns the resume token the `joined` carries.
+fn join_for_token(rooms: &mut Rooms, id: PeerId, room: &str) -> String {
+    let out = join(rooms, id, room);
+    let joined = out
+        .iter()
+        .map(|outgoing| wire(&outgoing.msg))
+        .find(|frame| frame["type"] == "joined")
+        .expect("the join succeeds");
+    joined["resume_token"]
+        .as_str()
+        .expect("a joined carries a resume token")
+        .to_owned()
+}
+
+fn resume(rooms: &mut Rooms, from: PeerId, id: PeerId, token: &str) -> Vec<Outgoing> {
+    let msg = ClientMsg::Resume {
+        id: id.to_string(),
+        token: token.into(),
+        last_seq: 0,
+    };
+    rooms.handle(now(), from, msg)
+}
+
+#[test]
+fn a_lost_member_keeps_its_call_until_the_grace_runs_out() {
+    let mut rooms = server();
+    let stays = member(&mut rooms, "a", "r");
+    let lost = connect_named(&mut rooms, "b");
+    join_for_token(&mut rooms, lost, "r");
+    rooms.take_media_commands();
+    let lost_at = now().tick;
+    assert!(rooms.disconnect(lost_at, lost, Ending::Lost).is_empty());
+    assert!(rooms.take_media_commands().is_empty(), "its call is kept");
+    assert_eq!(rooms.room_of(lost).map(RoomName::as_str), Some("r"));
+    let grace = Limits::default().resume_grace;
+    assert_eq!(rooms.next_deadline(), Some(lost_at + grace));
+    assert!(rooms
+        .poll(lost_at + (grace - Duration::from_millis(1)))
+        .is_empty());
+    let out = rooms.poll(lost_at + grace);
+    assert_eq!(
+        inbox(&out, stays),
+        [json!({"type": "peer_left", "id": "p2"})]
+    );
+    assert_eq!(
+        rooms.take_media_commands(),
+        [MediaCommand::Leave { member: lost }]
+    );
+    assert_eq!(rooms.room_of(lost), None);
+    assert_eq!(rooms.peer_count(), 1);
+    assert_eq!(rooms.next_deadline(), None);
+}
+
+#[test]
+fn resuming_keeps_the_call_and_asks_the_media_server_to_say_the_slots_again() {
+    let mut rooms = server();
+    member(&mut rooms, "a", "r");
+    let lost = connect_named(&mut rooms, "b");
+    let token = join_for_token(&mut rooms, lost, "r");
+    rooms.disconnect(now().tick, lost, Ending::Lost);
+    rooms.take_media_commands();
+    let new = connect(&mut rooms);
+    let out = resume(&mut rooms, new, lost, &token);
+    assert_eq!(
+        rooms.take_rebinds(),
+        [Rebind {
+            connection: new,
+            member: lost
+        }]
+    );
+    assert_eq!(
+        rooms.take_media_commands(),
+        [MediaCommand::Resync { member: lost }]
+    );
+    let frames = inbox(&out, lost);
+    assert_eq!(frames.len(), 1, "{frames:?}");
+    assert_eq!(frames[0]["type"], "resumed");
+    assert_eq!(frames[0]["id"], "p2");
+    assert_eq!(frames[0]["name"], "b");
+    assert!(inbox(&out, new).is_empty(), "the new id is gone");
+    assert_eq!(rooms.peer_count(), 2);
+    assert_eq!(rooms.next_deadline(), None, "nobody is away");
+    // The new connection's id is forgotten: frames sent as it are ignored.
+    assert!(say(&mut rooms, new, "ghost").is_empty());
+}
+
+#[test]
+fn members_who_close_or_wait_or_sit_in_the_lobby_are_not_kept() {
+    let mut rooms = Rooms::new(
+        Limits {
+            resume_grace: Duration::ZERO,
+            ..Limits::default()
+        },
+        Box::new(Sequence::default()),
+    );
+    let stays = member(&mut rooms, "a", "r");
+    let lost = member(&mut rooms, "b", "r");
+    let out = rooms.disconnect(now().tick, lost, Ending::Lost);
+    assert_eq!(
+        inbox(&out, stays),
+        [json!({"type": "peer_left", "id": "p2"})]
+    );
+
+    let mut rooms = server();
+    let stays = member(&mut rooms, "a", "r");
+    let closed = member(&mut rooms, "b", "r");
+    let out = rooms.disconnect(now().tick, closed, Ending::Closed);
+    assert_eq!(
+        inbox(&out, stays),
+        [json!({"type": "peer_left", "id": "p2"})]
+    );
+    let lobby = connect(&mut rooms);
+    assert!(rooms.disconnect(now().tick, lobby, Ending::Lost).is_empty());
+    assert_eq!(rooms.peer_count(), 1);
+    assert_eq!(rooms.next_deadline(), None);
+}
+
+#[test]
+fn a_lost_host_is_still_host_when_it_resumes() {
+    let mut rooms = server();
+    let host = connect_named(&mut rooms, "a");
+    let token = join_for_token(&mut rooms, host, "r");
+    let other = member(&mut rooms, "b", "r");
+    rooms.disconnect(now().tick, host, Ending::Lost);
+    let new = connect(&mut rooms);
+    let out = resume(&mut rooms, new, host, &token);
+    assert!(
+        inbox(&out, other).is_empty(),
+        "nothing changed for the others"
+    );
+    let resumed = hosting_inbox(&out, host);
+    assert_eq!(resumed[0]["hosts"], json!(["p1"]));
+    assert!(resumed[0]["host_token"].is_string());
 }
