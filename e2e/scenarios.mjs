@@ -15,6 +15,7 @@ import {
   WAIT_MS,
 } from './lib.mjs';
 import { MEETING_SCENARIOS } from './meeting.mjs';
+import { RESUME_SCENARIOS } from './resume.mjs';
 import { SFU_SCENARIOS } from './sfu.mjs';
 
 /** The flags of a server whose calls are peer to peer. */
@@ -280,4 +281,5 @@ export const SCENARIOS = {
   },
   ...SFU_SCENARIOS,
   ...MEETING_SCENARIOS,
+  ...RESUME_SCENARIOS,
 };

@@ -29,7 +29,8 @@ export function socketUrl() {
 export class Connection extends EventTarget {
   #ws;
 
-  /** This connection's id and nickname, known once `welcome` arrives. */
+  /** This connection's id and nickname, known once `welcome` arrives (a `resumed` changes
+   * them to the member's). */
   id = null;
   name = null;
 
@@ -75,6 +76,11 @@ export class Connection extends EventTarget {
     if (!listed) frame.listed = false;
     if (password) frame.password = password;
     return this.send(frame);
+  }
+
+  /** Speaks for member `id` again, whose connection dropped: `token` is its resume token. */
+  resume(id, token, lastSeq) {
+    return this.send({ type: 'resume', id, token, last_seq: lastSeq });
   }
 
   /** A host's: sets the meeting's password ('' for none). */
@@ -214,6 +220,9 @@ export class Connection extends EventTarget {
       if (frame.version !== VERSION) {
         console.warn(`room: server speaks protocol v${frame.version}, this client v${VERSION}`);
       }
+      this.id = frame.id;
+      this.name = frame.name;
+    } else if (frame.type === 'resumed') {
       this.id = frame.id;
       this.name = frame.name;
     } else if (frame.type === 'nickname' && frame.id === this.id) {

@@ -6,6 +6,9 @@
 // not in it yet. After each frame that changed something it fires 'change' with
 // `{ what, ... }`, where `what` is one of:
 // - 'welcome', 'occupancy' (`count`), 'joined', 'left',
+// - 'resumed': the page is the same member again after its connection dropped; the members
+//   who came or went meanwhile were told first as 'member-joined' and 'member-left', the
+//   chats missed as 'chat',
 // - 'member-joined' (`member`), 'member-left' (`member`), 'member' (`member`: a new name or
 //   media state; `renamed` with the old name when the name changed),
 // - 'chat' (`entry`: one new entry), 'refused' (`error`: an `error` frame),
@@ -115,6 +118,9 @@ export class RoomState extends EventTarget {
         break;
       case 'joined':
         this.#joined(frame);
+        break;
+      case 'resumed':
+        this.#resumed(frame);
         break;
       case 'left':
         this.reset();
@@ -257,6 +263,58 @@ export class RoomState extends EventTarget {
     for (const entry of frame.history ?? []) {
       if (typeof entry.seq === 'number') this.chat.set(entry.seq, entry);
     }
+    this.#takeRoom(frame);
+    this.#changed('joined');
+  }
+
+  /**
+   * The room as it is after a resume: who came, who went and who changed while the page was
+   * away is told as it would have been, then 'resumed'. The page's own member is kept.
+   */
+  #resumed(frame) {
+    this.selfId = frame.id;
+    this.selfName = frame.name;
+    const before = this.members;
+    const self = before.get(this.selfId) ?? member({ id: this.selfId });
+    self.name = frame.name;
+    const now = new Map();
+    const changed = [];
+    for (const peer of frame.peers ?? []) {
+      const fresh = member(peer);
+      const known = before.get(fresh.id);
+      if (!known) {
+        now.set(fresh.id, fresh);
+        continue;
+      }
+      const renamed = known.name !== fresh.name ? known.name : null;
+      if (renamed !== null || known.audio !== fresh.audio || known.video !== fresh.video) {
+        Object.assign(known, fresh);
+        changed.push({ member: known, renamed });
+      }
+      now.set(known.id, known);
+    }
+    now.set(this.selfId, self);
+    this.members = now;
+    this.inRoom = true;
+    this.#takeRoom(frame);
+    for (const gone of before.values()) {
+      if (!now.has(gone.id)) this.#changed('member-left', { member: gone });
+    }
+    for (const came of now.values()) {
+      if (!before.has(came.id)) this.#changed('member-joined', { member: came });
+    }
+    for (const change of changed) this.#changed('member', change);
+    for (const entry of frame.history ?? []) {
+      if (typeof entry.seq === 'number' && !this.chat.has(entry.seq)) {
+        this.chat.set(entry.seq, entry);
+        this.#changed('chat', { entry });
+      }
+    }
+    this.#changed('resumed');
+  }
+
+  /** What a `joined` or a `resumed` says of the room besides its members and chat. */
+  #takeRoom(frame) {
     this.hosts = Array.isArray(frame.hosts) ? frame.hosts : [];
     this.locked = Boolean(frame.locked);
     this.listed = frame.listed !== false;
@@ -266,7 +324,6 @@ export class RoomState extends EventTarget {
     this.waiting = Array.isArray(frame.waiting) ? frame.waiting.map(member) : [];
     this.hands = Array.isArray(frame.hands) ? frame.hands : [];
     if (typeof frame.host_token === 'string') this.hostToken = frame.host_token;
-    this.#changed('joined');
   }
 
   #renamed({ id, name }) {

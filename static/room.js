@@ -387,7 +387,7 @@ let call = null;
  *   server as 'server' in SFU mode; a copy of the map);
  * - videoSlots(): SFU mode: what each video slot carries, mid → { member, source };
  * - selfId(): this page's own peer id while it is in the room, null before joining, after a
- *   refused join and while reconnecting.
+ *   refused join and while reconnecting with no place to resume.
  */
 window.roomCall = Object.freeze({
   mode: () => state.media,
@@ -640,6 +640,9 @@ state.addEventListener('change', (ev) => {
     case 'joined':
       joined();
       break;
+    case 'resumed':
+      resumed();
+      break;
     case 'left':
       tearDownCall();
       status.textContent = 'You left the room.';
@@ -805,6 +808,19 @@ function joined() {
   }
 }
 
+/** Back as the same member after the connection dropped: the calls went on all along. */
+function resumed() {
+  banner.hide();
+  chat.setEnabled(true);
+  renameButton.disabled = false;
+  // What this page sends may have changed while nobody could be told.
+  sentMedia = null;
+  syncMedia();
+  renderMembers();
+  if (call instanceof SfuCall) showSlots();
+  updateStage();
+}
+
 /** The count before joining; when a full room gets a free place, says so. */
 function showOccupancy(count) {
   const full = prejoin.showOccupancy(count, MAX_ROOM_SIZE);
@@ -865,7 +881,7 @@ function refused({ code, message, limit }) {
 session.addEventListener('open', () => {
   status.textContent = session.wantInRoom ? 'Joining…' : 'Connected';
 });
-for (const type of ['welcome', 'rooms', 'room', 'joined', 'left', 'peer_joined', 'peer_left',
+for (const type of ['welcome', 'rooms', 'room', 'joined', 'resumed', 'left', 'peer_joined', 'peer_left',
   'nickname', 'chat', 'media', 'speaking', 'hosts', 'host_token', 'locked', 'listed', 'removed',
   'ended', 'muted', 'unmute_asked', 'hands', 'reaction', 'protected', 'waiting_room', 'waiting',
   'knocking', 'denied', 'spotlight', 'error']) {
@@ -891,10 +907,17 @@ session.addEventListener('slots', ({ detail }) => {
 session.addEventListener('assign', ({ detail }) => {
   if (inSfu()) call.assign(detail);
 });
-session.addEventListener('reconnecting', ({ detail: { delayMs } }) => {
+session.addEventListener('reconnecting', ({ detail: { delayMs, resuming } }) => {
   const wasInRoom = state.inRoom;
-  // A new connection is a new peer id: every call restarts from scratch after the rejoin.
-  tearDownCall({ keepSelf: true });
+  if (resuming) {
+    // The server keeps this member's place for a while: the calls go on (their media never
+    // went through this connection, or went through the server's own), and the resume brings
+    // back whatever the room said meanwhile. Only chat waits for the connection.
+    chat.setEnabled(false);
+  } else {
+    // A new connection is a new peer id: every call restarts from scratch after the rejoin.
+    tearDownCall({ keepSelf: true });
+  }
   prejoin.setJoinable(false);
   status.textContent = `Connection lost. Reconnecting in ${Math.max(1, Math.round(delayMs / 1000))} s…`;
   if (wasInRoom || session.wantInRoom) {
@@ -903,6 +926,9 @@ session.addEventListener('reconnecting', ({ detail: { delayMs } }) => {
     banner.show('The connection to the server was lost. Reconnecting…', { sticky: true, action: now });
   }
 });
+
+// The server had no place to resume (it restarted, or the wait was too long): start afresh.
+session.addEventListener('resume-failed', () => tearDownCall({ keepSelf: true }));
 
 // ---- nickname and joining ------------------------------------------------------------------
 

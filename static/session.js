@@ -1,13 +1,18 @@
 // session.js: one person's session with the server, across connections. No DOM here.
 //
 // A Session owns the current Connection (protocol.js) and replaces it when it drops: it waits
-// 0.5 s, 1 s, 2 s ... up to 8 s (each ±25 %) and connects again, and if the person asked to be
-// in the room it joins again under the name they chose. Every server frame is re-emitted as an
-// event of its `type`, with the frame as `detail`, from whichever connection is current; a
-// replaced connection is never heard from again.
+// 0.5 s, 1 s, 2 s ... up to 8 s (each ±25 %) and connects again. If the person was in the room
+// it first tries to resume its place there (`resume` with the token of its last `joined` and
+// the last chat `seq` it has): the server answers `resumed`, and the page carries on as the
+// same member, its calls untouched. If that fails (the server restarted, or the grace ran
+// out) it says 'resume-failed', passes the new connection's `welcome` on, and joins again
+// under the name the person chose. Every server frame is re-emitted as an event of its `type`,
+// with the frame as `detail`, from whichever connection is current; a replaced connection is
+// never heard from again.
 //
-// Other events: 'open' (a connection opened), 'reconnecting' { delayMs } (the connection
-// dropped; another is coming), 'frame' (every frame).
+// Other events: 'open' (a connection opened), 'reconnecting' { delayMs, resuming } (the
+// connection dropped; another is coming, and will try to resume), 'resume-failed', 'frame'
+// (every frame).
 
 import { Connection } from './protocol.js';
 
@@ -24,7 +29,7 @@ export function reconnectDelay(attempt, random = Math.random) {
 
 /** The frame types a session passes on. */
 const FRAMES = [
-  'welcome', 'rooms', 'room', 'joined', 'left', 'peer_joined', 'peer_left', 'nickname', 'chat',
+  'resumed', 'rooms', 'room', 'joined', 'left', 'peer_joined', 'peer_left', 'nickname', 'chat',
   'media', 'offer', 'answer', 'candidate', 'sfu_answer', 'slots', 'assign', 'speaking', 'hosts',
   'host_token', 'locked', 'listed', 'removed', 'ended', 'muted', 'unmute_asked', 'hands',
   'reaction', 'protected', 'waiting_room', 'waiting', 'knocking', 'denied', 'spotlight', 'error',
@@ -37,6 +42,10 @@ export class Session extends EventTarget {
   #timer = 0;
   #closed = false;
   #connect;
+  /** How to come back as the same member: { id, token, lastSeq }, while in the room. */
+  #resume = null;
+  /** The held `welcome` of a connection that is resuming, or null. */
+  #resuming = null;
 
   /** The room to be in while `wantInRoom`, and the nickname to have there ('' for none). */
   room;
@@ -66,6 +75,11 @@ export class Session extends EventTarget {
     return this.#conn?.name ?? null;
   }
 
+  /** Whether a dropped connection will try to come back as the same member. */
+  get canResume() {
+    return this.wantInRoom && this.#resume !== null;
+  }
+
   /** Whether frames can be sent now. */
   get isOpen() {
     return Boolean(this.#conn?.isOpen);
@@ -92,6 +106,7 @@ export class Session extends EventTarget {
   /** Stops wanting to be in the room (after a refused join, say). */
   stayOut() {
     this.wantInRoom = false;
+    this.#resume = null;
   }
 
   /** Leaves the room and closes for good: nothing reconnects after this. */
@@ -210,13 +225,56 @@ export class Session extends EventTarget {
     };
     conn.addEventListener('open', mine(() => this.#emit('open', null)));
     conn.addEventListener('close', mine(() => this.#dropped()));
-    conn.addEventListener('welcome', mine(() => {
-      this.#attempt = 0;
-      if (this.wantInRoom) this.#join();
+    conn.addEventListener('welcome', mine((frame) => this.#welcomed(frame)));
+    conn.addEventListener('joined', mine((frame) => {
+      this.#resume = frame.resume_token
+        ? { id: conn.id, token: frame.resume_token, lastSeq: lastSeq(frame.history, 0) }
+        : null;
+    }));
+    conn.addEventListener('resumed', mine((frame) => {
+      this.#resuming = null;
+      if (this.#resume) this.#resume.lastSeq = lastSeq(frame.history, this.#resume.lastSeq);
+    }));
+    conn.addEventListener('chat', mine((frame) => {
+      if (this.#resume) this.#resume.lastSeq = Math.max(this.#resume.lastSeq, frame.seq ?? 0);
+    }));
+    for (const type of ['left', 'removed', 'ended', 'denied']) {
+      conn.addEventListener(type, mine(() => {
+        this.#resume = null;
+      }));
+    }
+    conn.addEventListener('error', mine((frame) => {
+      if (frame.code === 'resume_failed' && this.#resuming) this.#resumeFailed();
     }));
     for (const type of FRAMES) {
-      conn.addEventListener(type, mine((frame) => this.#emit(type, frame)));
+      conn.addEventListener(type, mine((frame) => {
+        if (type === 'error' && frame.code === 'resume_failed') return;
+        this.#emit(type, frame);
+      }));
     }
+  }
+
+  /** A connection's greeting: resume the member it was, join again, or just pass it on. */
+  #welcomed(frame) {
+    this.#attempt = 0;
+    if (this.canResume) {
+      this.#resuming = frame;
+      const { id, token, lastSeq: seq } = this.#resume;
+      this.#conn.resume(id, token, seq);
+      return;
+    }
+    this.#emit('welcome', frame);
+    if (this.wantInRoom) this.#join();
+  }
+
+  /** The server has no place to resume: start afresh, as after a new page load. */
+  #resumeFailed() {
+    const welcome = this.#resuming;
+    this.#resuming = null;
+    this.#resume = null;
+    this.#emit('resume-failed', null);
+    this.#emit('welcome', welcome);
+    if (this.wantInRoom) this.#join();
   }
 
   #join() {
@@ -234,11 +292,17 @@ export class Session extends EventTarget {
     const delayMs = reconnectDelay(this.#attempt);
     this.#attempt += 1;
     clearTimeout(this.#timer);
+    this.#resuming = null;
     this.#timer = setTimeout(() => this.#open(), delayMs);
-    this.#emit('reconnecting', { delayMs });
+    this.#emit('reconnecting', { delayMs, resuming: this.canResume });
   }
 
   #emit(type, detail) {
     this.dispatchEvent(new CustomEvent(type, { detail }));
   }
+}
+
+/** The highest `seq` among chat `entries`, or `since` if none is higher. */
+function lastSeq(entries, since) {
+  return (entries ?? []).reduce((last, entry) => Math.max(last, entry.seq ?? 0), since);
 }

@@ -251,6 +251,19 @@ fn hands_and_reactions_show_on_the_tiles() {
     run("hands");
 }
 
+/// One page's WebSocket is cut and comes back within the resume grace: it is the same member,
+/// its remote videos decode all along, nobody sees it leave, and the chat it missed shows once.
+#[test]
+fn a_call_survives_a_dropped_connection() {
+    run("resume");
+}
+
+/// The same blip in a peer-to-peer call.
+#[test]
+fn a_mesh_call_survives_a_dropped_connection() {
+    run("resume-mesh");
+}
+
 /// A full room says so before Join is pressed, which waits; when a place frees up the page says
 /// so and the person joins.
 #[test]

@@ -143,3 +143,42 @@ test('two members of one name are told apart by their labels, in join order', ()
   state.apply({ type: 'peer_left', id: 'p0' });
   assert.deepEqual(labels(), ['Annie', 'Ann', 'Bob']);
 });
+
+test('a page that resumes keeps its members and takes each chat it missed once', () => {
+  const frames = fixture('resume.conv');
+  // The session holds the new connection's welcome while it resumes, and its refusals too.
+  const resuming = frames.get('bob2').filter((f) => f.type !== 'welcome' && f.type !== 'error');
+  const { state, changes } = fed([...frames.get('bob'), ...resuming]);
+  assert.equal(state.selfId, '$bob');
+  assert.equal(state.inRoom, true);
+  assert.deepEqual([...state.members.keys()], ['$ann', '$bob']);
+  assert.equal(state.members.get('$ann').name, 'Ann');
+  assert.deepEqual(state.transcript().map((entry) => entry.seq), [1, 2, 3]);
+  const after = changes.slice(changes.findIndex((change) => change.what === 'joined') + 1);
+  const whats = after.map((change) => change.what);
+  assert.deepEqual(whats, ['chat', 'member', 'chat', 'resumed', 'chat'], 'Ann renamed, nobody came or went');
+  assert.equal(after[1].renamed, 'Someone');
+});
+
+test('members who came and went while the page was away are told as they would have been', () => {
+  const state = new RoomState('r');
+  const changes = [];
+  state.apply({ type: 'welcome', id: 'p2', name: 'Bob' });
+  state.apply({ type: 'joined', room: 'r', peers: [{ id: 'p1', name: 'Ann' }], history: [] });
+  state.addEventListener('change', (ev) => changes.push(ev.detail));
+  state.apply({
+    type: 'resumed',
+    id: 'p2',
+    name: 'Bob',
+    room: 'r',
+    peers: [{ id: 'p3', name: 'Cat' }],
+    history: [],
+    hosts: ['p3'],
+  });
+  assert.deepEqual(
+    changes.map((change) => [change.what, change.member?.id]),
+    [['member-left', 'p1'], ['member-joined', 'p3'], ['resumed', undefined]],
+  );
+  assert.deepEqual([...state.members.keys()], ['p3', 'p2']);
+  assert.deepEqual(state.hosts, ['p3']);
+});

@@ -21,6 +21,14 @@ class FakeConnection extends EventTarget {
   leave() {
     this.sent.push({ type: 'leave' });
   }
+  resume(id, token, lastSeq) {
+    this.sent.push({ type: 'resume', id, token, last_seq: lastSeq });
+  }
+  /** The server sends `frame`. */
+  receive(frame) {
+    if (frame.type === 'resumed') this.id = frame.id;
+    this.dispatchEvent(new CustomEvent(frame.type, { detail: frame }));
+  }
   chat(text) {
     this.sent.push({ type: 'chat', text });
     return this.isOpen;
@@ -106,5 +114,76 @@ test('after close nothing reconnects', () => {
     assert.deepEqual(made[0].sent, [{ type: 'leave' }]);
   } finally {
     mock.timers.reset();
+  }
+});
+
+/** A session that joined 'standup' as p1 with resume token 'secret' and heard chats 1 and 2. */
+function inRoom() {
+  const made = [];
+  const session = new Session('standup', () => {
+    const conn = new FakeConnection();
+    made.push(conn);
+    return conn;
+  });
+  const events = [];
+  for (const type of ['welcome', 'resumed', 'resume-failed', 'error', 'reconnecting']) {
+    session.addEventListener(type, (ev) => events.push([type, ev.detail]));
+  }
+  session.start();
+  made[0].open('p1');
+  session.enter('Minsu');
+  made[0].receive({ type: 'joined', room: 'standup', history: [{ seq: 1 }], resume_token: 'secret' });
+  made[0].receive({ type: 'chat', seq: 2 });
+  events.length = 0;
+  return { session, made, events };
+}
+
+test('a dropped connection resumes the member it was, with the last chat it has', () => {
+  mock.timers.enable({ apis: ['setTimeout'] });
+  try {
+    const { session, made, events } = inRoom();
+    assert.equal(session.canResume, true);
+    made[0].drop();
+    assert.deepEqual(events, [['reconnecting', { delayMs: events[0][1].delayMs, resuming: true }]]);
+    mock.timers.tick(RECONNECT_MIN_MS * 1.25);
+    made[1].open('p2');
+    assert.deepEqual(made[1].sent, [{ type: 'resume', id: 'p1', token: 'secret', last_seq: 2 }]);
+    made[1].receive({ type: 'resumed', id: 'p1', history: [{ seq: 3 }] });
+    assert.deepEqual(events.map(([type]) => type), ['reconnecting', 'resumed'], 'no welcome');
+    assert.equal(session.id, 'p1');
+    // A second drop resumes from what the first resume brought.
+    made[1].drop();
+    mock.timers.tick(RECONNECT_MIN_MS * 1.25);
+    made[2].open('p3');
+    assert.deepEqual(made[2].sent, [{ type: 'resume', id: 'p1', token: 'secret', last_seq: 3 }]);
+  } finally {
+    mock.timers.reset();
+  }
+});
+
+test('a resume the server refuses becomes a fresh join, the refusal unseen by the page', () => {
+  mock.timers.enable({ apis: ['setTimeout'] });
+  try {
+    const { made, events } = inRoom();
+    made[0].drop();
+    mock.timers.tick(RECONNECT_MIN_MS * 1.25);
+    made[1].open('p2');
+    made[1].receive({ type: 'error', code: 'resume_failed', message: 'join again' });
+    assert.deepEqual(events.map(([type]) => type), ['reconnecting', 'resume-failed', 'welcome']);
+    assert.equal(events[2][1].id, 'p2');
+    assert.deepEqual(made[1].sent.slice(1), [
+      { type: 'nickname', name: 'Minsu' },
+      { type: 'join', room: 'standup' },
+    ]);
+  } finally {
+    mock.timers.reset();
+  }
+});
+
+test('leaving or being sent out leaves nothing to resume', () => {
+  for (const frame of [{ type: 'left' }, { type: 'removed' }, { type: 'ended' }]) {
+    const { session, made } = inRoom();
+    made[0].receive(frame);
+    assert.equal(session.canResume, false, frame.type);
   }
 });
