@@ -10,18 +10,14 @@ import { joinRoom, selfId, waitForDecodedCameras, waitInPage } from './lib.mjs';
 
 /**
  * A TCP proxy on 127.0.0.1 in front of `target` (the server's URL). `cut()` resets every
- * connection through it and refuses new ones, as a network that went away would; `restore()`
- * lets them through again.
+ * connection through it and holds new ones unanswered, as a network that went away would;
+ * `restore()` lets them through again, the held ones first.
  */
 async function startProxy(target) {
   const { hostname, port } = new URL(target);
   const pairs = new Set();
-  let refusing = false;
-  const proxy = net.createServer((client) => {
-    if (refusing) {
-      client.resetAndDestroy();
-      return;
-    }
+  let held = null;
+  const forward = (client) => {
     const upstream = net.connect(Number(port), hostname);
     const pair = { client, upstream };
     pairs.add(pair);
@@ -36,12 +32,20 @@ async function startProxy(target) {
     }
     client.pipe(upstream);
     upstream.pipe(client);
+  };
+  const proxy = net.createServer((client) => {
+    if (held) {
+      client.on('error', () => client.destroy());
+      held.push(client);
+    } else {
+      forward(client);
+    }
   });
   await new Promise((resolve) => proxy.listen(0, '127.0.0.1', resolve));
   return {
     url: `http://127.0.0.1:${proxy.address().port}`,
     cut() {
-      refusing = true;
+      held = [];
       for (const { client, upstream } of pairs) {
         client.resetAndDestroy();
         upstream.resetAndDestroy();
@@ -49,7 +53,9 @@ async function startProxy(target) {
       pairs.clear();
     },
     restore() {
-      refusing = false;
+      const waiting = held ?? [];
+      held = null;
+      for (const client of waiting) if (!client.destroyed) forward(client);
     },
     close() {
       proxy.close();
@@ -145,8 +151,6 @@ async function resume({ browser, server }) {
     await decoding();
 
     proxy.restore();
-    // "Reconnect now", rather than the rest of the page's wait.
-    await bob.page.evaluate(() => document.querySelector('#error button.secondary')?.click());
     await waitInPage(bob, "Bob back in the meeting, Ann's chat in his log", () =>
       document.querySelector('#status').textContent.startsWith('In the meeting') &&
       [...document.querySelectorAll('#chat-log .chat-text')].some(
