@@ -28,11 +28,14 @@ const CHROMIUM_ARGS = [
   '--enable-features=FakeDesktopCaptureForTesting',
 ];
 
-/** Starts `room --port 0 ...args` and resolves once it says (on stderr) where it listens. */
-export async function startServer(args = []) {
+/**
+ * Starts `room --port PORT ...args` (any free port unless told) and resolves once it says (on
+ * stderr) where it listens. `stop()` kills it and resolves once it is gone.
+ */
+export async function startServer(args = [], { port = 0 } = {}) {
   const bin = process.env.ROOM_BIN;
   if (!bin) throw new Error('ROOM_BIN must name the room binary');
-  const child = spawn(bin, ['--host', '127.0.0.1', '--port', '0', ...args], {
+  const child = spawn(bin, ['--host', '127.0.0.1', '--port', String(port), ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const log = [];
@@ -54,7 +57,12 @@ export async function startServer(args = []) {
     url,
     log,
     stop() {
+      const gone = new Promise((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) resolve();
+        else child.once('exit', resolve);
+      });
       child.kill('SIGKILL');
+      return gone;
     },
   };
 }

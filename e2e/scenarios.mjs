@@ -8,6 +8,7 @@ import {
   remoteTileIds,
   screenshot,
   selectedPairTypes,
+  startServer,
   startTurn,
   waitForInboundGrowth,
   waitForRemoteVideo,
@@ -216,6 +217,20 @@ async function lobby({ browser, server }) {
     const empty = document.querySelector('#rooms-empty');
     return document.querySelectorAll('#room-list .room-item').length === 0 && !empty.hidden;
   });
+
+  // The server restarts: the list says it is not live, then comes back by itself.
+  const { port } = new URL(server.url);
+  await server.stop();
+  await waitInPage(home, 'the list said not to be live', () =>
+    document.querySelector('#status').textContent.startsWith('The room list is not live'),
+  );
+  const again = await startServer([], { port: Number(port) });
+  try {
+    await joinRoom(browser, again.url, 'after the restart', 'Cat');
+    await listed('after the restart', '1 person');
+  } finally {
+    await again.stop();
+  }
   assert.deepEqual(home.problems, []);
 }
 

@@ -277,7 +277,8 @@ fn a_call_works_over_self_signed_tls() {
     run("tls");
 }
 
-/// The home page's room list shows rooms, their counts and their end as people come and go.
+/// The home page's room list shows rooms, their counts and their end as people come and go,
+/// and comes back by itself after the server restarts.
 #[test]
 fn the_home_page_lists_rooms_live() {
     run("lobby");
