@@ -207,20 +207,32 @@ async function measureQuality() {
 }
 setInterval(measureQuality, QUALITY_EVERY_MS);
 
-/** In a mesh, who speaks: the sound level of each connection, twice a second. */
+/**
+ * In a mesh, who speaks: the sound level of each connection over the last half second (from
+ * the audio energy received since the last look, so a short word between two looks counts).
+ */
 const MESH_SPEAKING_EVERY_MS = 500;
 const SPEAKING_LEVEL = 0.02;
+/** Each connection's audio energy and duration at the last look, by peer id. */
+const heardSoFar = new Map();
 setInterval(async () => {
   if (!(call instanceof Call) || !state.inRoom) return;
   const levels = [];
+  const seen = new Set();
   for (const [id, pc] of call.peerConnections()) {
     const stats = await pc.getStats();
     stats.forEach((report) => {
-      if (report.type === 'inbound-rtp' && report.kind === 'audio') {
-        levels.push([id, report.audioLevel ?? 0]);
-      }
+      if (report.type !== 'inbound-rtp' || report.kind !== 'audio') return;
+      const now = { energy: report.totalAudioEnergy ?? 0, seconds: report.totalSamplesDuration ?? 0 };
+      const before = heardSoFar.get(id) ?? { energy: 0, seconds: 0 };
+      heardSoFar.set(id, now);
+      seen.add(id);
+      const seconds = now.seconds - before.seconds;
+      const energy = now.energy - before.energy;
+      levels.push([id, seconds > 0 && energy > 0 ? Math.sqrt(energy / seconds) : 0]);
     });
   }
+  for (const id of heardSoFar.keys()) if (!seen.has(id)) heardSoFar.delete(id);
   const speaking = levels.filter(([, level]) => level > SPEAKING_LEVEL);
   speaking.sort((a, b) => b[1] - a[1]);
   meshSpeaker = speaking[0]?.[0] ?? meshSpeaker;
