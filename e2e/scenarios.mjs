@@ -148,16 +148,41 @@ async function mediaControls({ browser, server }) {
   await waitInPage(bob, 'Ann shown unmuted', annTile(), { id: annId, flag: 'audio-off', on: false });
   await waitInPage(bob, 'Ann shown camera on', annTile(), { id: annId, flag: 'video-off', on: false });
 
+  // Ann shares her screen: at Bob's it takes the stage as "Ann is presenting", and her camera
+  // stays a tile of its own, both playing.
   await ann.page.click('#share-screen');
   await waitInPage(ann, 'Ann is sharing', () =>
     document.querySelector('#share-screen').getAttribute('aria-pressed') === 'true',
   );
+  await waitForRemoteVideo(bob, 2);
+  await waitInPage(bob, "Ann's screen on the stage, named", (id) => {
+    const tile = document.querySelector(`#video-grid .tile.on-stage[data-peer-id="screen:${id}"]`);
+    return tile?.querySelector('.tile-name')?.textContent === 'Ann is presenting';
+  }, annId);
+  const sizes = await bob.page.$$eval('#video-grid .tile:not(.self)', (tiles) =>
+    Object.fromEntries(tiles.map((tile) => {
+      const video = tile.querySelector('video');
+      return [tile.dataset.peerId, `${video.videoWidth}x${video.videoHeight}`];
+    })),
+  );
+  assert.notEqual(sizes[`screen:${annId}`], sizes[annId], `two pictures: ${JSON.stringify(sizes)}`);
   await waitForInboundGrowth(bob, 'video');
-  await waitForRemoteVideo(bob, 1);
+  // Cat comes in while Ann shares: she gets the screen too (Ann, polite to the newcomer, adds it
+  // once she has answered Cat's first offer).
+  const cat = await joinRoom(browser, server.url, 'media', 'Cat');
+  await waitForRemoteVideo(cat, 3);
+  await waitInPage(cat, "Ann's screen at Cat's", (id) =>
+    document.querySelector(`#video-grid .tile[data-peer-id="screen:${id}"] video`)?.videoWidth > 0,
+  annId);
+  await cat.page.click('#leave');
   await ann.page.click('#share-screen');
   await waitInPage(ann, 'Ann stopped sharing', () =>
     document.querySelector('#share-screen').getAttribute('aria-pressed') !== 'true',
   );
+  await waitInPage(bob, "Ann's screen gone, her camera still there", (id) =>
+    !document.querySelector(`#video-grid .tile[data-peer-id="screen:${id}"]`) &&
+    document.querySelector(`#video-grid .tile[data-peer-id="${id}"] video`)?.videoWidth > 0, annId);
+  await waitForRemoteVideo(bob, 1);
   await waitForInboundGrowth(bob, 'video');
 }
 

@@ -4,6 +4,7 @@
 // (backed by protocol.js) and comes in through handleDescription/handleCandidate; what happens
 // to peers comes out as events:
 // - 'peerstream' { id, stream }: the MediaStream of what `id` sends gained or changed a track.
+// - 'peerscreen' { id }:         `id`'s shared screen arrived (see screenStream).
 // - 'peerstate'  { id, state }:  the RTCPeerConnection's connectionState changed.
 // - 'peerfailed' { id }:         ICE restarts did not bring the connection back; it is closed.
 //
@@ -13,6 +14,12 @@
 // sides offering at once, say after two ICE restarts) resolves the same way: the impolite side
 // ignores the colliding offer, the polite side rolls its own back (setRemoteDescription does
 // the rollback) and answers.
+//
+// Each connection carries one audio and one video (camera) m-line both ways, and a shared
+// screen on a video m-line of its own, added the first time the sender shares and kept (with
+// no track) when it stops: the camera stays a tile of its own beside the screen. A video
+// m-line after the first is a screen; whether it shows anything is the sender's `media`
+// frame's `screen`, which room.js reads.
 
 /** How long `disconnected` may last before an ICE restart: it often heals by itself. */
 const DISCONNECTED_GRACE_MS = 4000;
@@ -31,9 +38,11 @@ class Peer {
   ignoreOffer = false;
   isSettingRemoteAnswerPending = false;
   /** Our senders, by kind, once a transceiver of that kind is ours to send on. */
-  senders = { audio: null, video: null };
+  senders = { audio: null, video: null, screen: null };
   /** What this peer sends us, gathered from 'track' events (so it never depends on msid). */
   stream = new MediaStream();
+  /** The screen this peer shares with us, if it ever did. */
+  screenStream = new MediaStream();
   restarts = 0;
   disconnectedTimer = 0;
   restartTimer = 0;
@@ -67,6 +76,8 @@ export class Call extends EventTarget {
   #signal;
   /** The tracks every peer is sent, by kind; null sends nothing on that transceiver. */
   #tracks = { audio: null, video: null };
+  /** The shared screen every peer is sent, or null. */
+  #screen = null;
 
   /** 'relay' to call only through TURN servers, 'all' otherwise. */
   #policy;
@@ -90,10 +101,35 @@ export class Call extends EventTarget {
     return new Map([...this.#peers].map(([id, peer]) => [id, peer.pc]));
   }
 
-  /** Sends `media`'s video (the shared screen instead of the camera while sharing) and sound. */
+  /** Sends `media`'s sound and camera, and the shared screen on a transceiver of its own. */
   setLocalMedia({ mic, camera, screen }) {
     this.setLocalTrack('audio', mic);
-    this.setLocalTrack('video', screen ?? camera);
+    this.setLocalTrack('video', camera);
+    if (this.#screen === screen) return;
+    this.#screen = screen;
+    for (const peer of this.#peers.values()) this.#sendScreen(peer);
+  }
+
+  /** The screen `id` shares with this page, if a track of it arrived. */
+  screenStream(id) {
+    const stream = this.#peers.get(id)?.screenStream;
+    return stream?.getVideoTracks().length ? stream : null;
+  }
+
+  /**
+   * Puts the shared screen (or nothing) on `peer`'s screen transceiver. The first time there is
+   * a screen it makes the transceiver, after the camera's: a new m-line, which fires
+   * negotiationneeded.
+   */
+  #sendScreen(peer) {
+    if (peer.senders.screen) {
+      peer.senders.screen.replaceTrack(this.#screen).catch((err) => {
+        console.warn(`room: could not replace the screen for ${peer.id}`, err);
+      });
+    } else if (this.#screen && peer.senders.video) {
+      const transceiver = peer.pc.addTransceiver(this.#screen, { direction: 'sendonly' });
+      peer.senders.screen = transceiver.sender;
+    }
   }
 
   /**
@@ -128,7 +164,9 @@ export class Call extends EventTarget {
       // A null candidate only means gathering ended; the protocol has no use for it.
       if (candidate && !peer.closed) this.#signal.candidate(id, candidate);
     });
-    pc.addEventListener('track', ({ track }) => this.#addRemoteTrack(peer, track));
+    pc.addEventListener('track', ({ track, transceiver }) =>
+      this.#addRemoteTrack(peer, track, transceiver),
+    );
     pc.addEventListener('connectionstatechange', () => this.#onConnectionState(peer));
 
     if (!polite) {
@@ -138,6 +176,7 @@ export class Call extends EventTarget {
         const transceiver = pc.addTransceiver(this.#tracks[kind] ?? kind, { direction: 'sendrecv' });
         peer.senders[kind] = transceiver.sender;
       }
+      this.#sendScreen(peer);
     }
     return peer;
   }
@@ -151,7 +190,9 @@ export class Call extends EventTarget {
     clearTimeout(peer.disconnectedTimer);
     clearTimeout(peer.restartTimer);
     peer.pc.close();
-    for (const track of peer.stream.getTracks()) peer.stream.removeTrack(track);
+    for (const stream of [peer.stream, peer.screenStream]) {
+      for (const track of stream.getTracks()) stream.removeTrack(track);
+    }
   }
 
   /** Closes every connection. */
@@ -228,6 +269,7 @@ export class Call extends EventTarget {
         peer.senders[kind] = pc.addTransceiver(this.#tracks[kind] ?? kind, { direction: 'sendrecv' }).sender;
       }
     }
+    if (!peer.senders.screen) this.#sendScreen(peer);
   }
 
   /**
@@ -247,7 +289,15 @@ export class Call extends EventTarget {
     }
   }
 
-  #addRemoteTrack(peer, track) {
+  #addRemoteTrack(peer, track, transceiver) {
+    const videos = peer.pc.getTransceivers().filter((t) => t.receiver.track.kind === 'video');
+    if (track.kind === 'video' && videos.indexOf(transceiver) > 0) {
+      const { screenStream } = peer;
+      for (const old of screenStream.getTracks()) if (old !== track) screenStream.removeTrack(old);
+      if (!screenStream.getTracks().includes(track)) screenStream.addTrack(track);
+      this.#emit('peerscreen', { id: peer.id });
+      return;
+    }
     const { stream } = peer;
     for (const old of stream.getTracks()) {
       if (old.kind === track.kind && old !== track) stream.removeTrack(old);

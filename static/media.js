@@ -118,11 +118,18 @@ export class LocalMedia extends EventTarget {
     return this.screen ?? this.camera;
   }
 
-  /** What the `media` frame should say: is sound going out, is a picture going out. */
+  /**
+   * What goes out: sound (`audio`), a picture on this page's own tile (`video`: the screen while
+   * sharing, else the camera), the camera itself (`camera`) and a shared screen (`screen`). The
+   * `media` frame says `audio`, `camera` (as its `video`) and `screen`.
+   */
   get sending() {
+    const camera = Boolean(this.camera && this.videoOn);
     return {
       audio: Boolean(this.mic && this.audioOn),
-      video: Boolean(this.screen || (this.camera && this.videoOn)),
+      video: Boolean(this.screen) || camera,
+      camera,
+      screen: Boolean(this.screen),
     };
   }
 

@@ -199,9 +199,11 @@ export class Connection extends EventTarget {
     return this.send({ type: 'view', slots });
   }
 
-  /** Announces this connection's microphone and camera state. */
-  media(audio, video) {
-    return this.send({ type: 'media', audio: Boolean(audio), video: Boolean(video) });
+  /** Announces this connection's microphone, camera and screen state. */
+  media(audio, video, screen = false) {
+    const frame = { type: 'media', audio: Boolean(audio), video: Boolean(video) };
+    if (screen) frame.screen = true;
+    return this.send(frame);
   }
 
   #receive(data) {

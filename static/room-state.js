@@ -149,6 +149,7 @@ export class RoomState extends EventTarget {
         if (known) {
           known.audio = Boolean(frame.audio);
           known.video = Boolean(frame.video);
+          known.screen = Boolean(frame.screen);
           this.#changed('member', { member: known, renamed: null });
         }
         break;
@@ -287,7 +288,8 @@ export class RoomState extends EventTarget {
         continue;
       }
       const renamed = known.name !== fresh.name ? known.name : null;
-      if (renamed !== null || known.audio !== fresh.audio || known.video !== fresh.video) {
+      const sends = ['audio', 'video', 'screen'].some((what) => known[what] !== fresh[what]);
+      if (renamed !== null || sends) {
         Object.assign(known, fresh);
         changed.push({ member: known, renamed });
       }
@@ -371,5 +373,6 @@ function member(peer) {
     name: peer.name ?? 'Someone',
     audio: Boolean(peer.audio),
     video: Boolean(peer.video),
+    screen: Boolean(peer.screen),
   };
 }

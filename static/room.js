@@ -337,6 +337,7 @@ function meshCall() {
     // Normally `peer_joined` made the tile already; if not, it gets its name when that comes.
     if (state.inRoom) grid.show(ev.detail.id, ev.detail.stream);
   });
+  mesh.addEventListener('peerscreen', () => showMeshScreens());
   mesh.addEventListener('peerstate', (ev) => grid.setState(ev.detail.id, ev.detail.state));
   mesh.addEventListener('peerfailed', (ev) => {
     grid.setState(ev.detail.id, 'lost');
@@ -376,11 +377,25 @@ function showSlots() {
     if (stream) grid.show(id, stream);
     grid.setHasVideo(id, call.hasVideo(id));
   }
-  const sharing = new Set(call.sharing().filter((id) => state.members.has(id)));
+  showScreens(call.sharing().filter((id) => state.members.has(id)));
+}
+
+/** In a mesh, shows the screens the members say they share and whose pictures arrived. */
+function showMeshScreens() {
+  if (!(call instanceof Call) || !state.inRoom) return;
+  const sharing = [...state.members.values()]
+    .filter((member) => member.id !== state.selfId && member.screen && call.screenStream(member.id))
+    .map((member) => member.id);
+  showScreens(sharing);
+}
+
+/** Gives each member in `sharing` a tile of its shared screen, and takes the others' away. */
+function showScreens(sharing) {
+  const ids = new Set(sharing);
   for (const id of grid.ids()) {
-    if (id.startsWith('screen:') && !sharing.has(id.slice('screen:'.length))) grid.remove(id);
+    if (id.startsWith('screen:') && !ids.has(id.slice('screen:'.length))) grid.remove(id);
   }
-  for (const id of sharing) {
+  for (const id of ids) {
     const key = `screen:${id}`;
     grid.ensure(key, { screen: true });
     grid.label(key, `${state.nameOf(id)} is presenting`);
@@ -437,9 +452,10 @@ function syncMedia() {
 /** Tells the room what this page sends, once per change. */
 function sendMedia() {
   if (!state.inRoom) return;
-  const { audio, video } = media.sending;
-  if (sentMedia && sentMedia.audio === audio && sentMedia.video === video) return;
-  if (session.media(audio, video)) sentMedia = { audio, video };
+  const { audio, camera, screen } = media.sending;
+  const same = sentMedia && ['audio', 'camera', 'screen'].every((what) => sentMedia[what] === media.sending[what]);
+  if (same) return;
+  if (session.media(audio, camera, screen)) sentMedia = { audio, camera, screen };
 }
 
 media.addEventListener('change', syncMedia);
@@ -679,6 +695,8 @@ state.addEventListener('change', (ev) => {
       chat.notice(`${member.name} left`);
       break;
     case 'member':
+      // The page's own tile shows what it sends, its shared screen included.
+      if (member.id === state.selfId) member.video = media.sending.video;
       if (member.id === state.selfId && renamed !== null) {
         renameInput.value = member.name;
         session.name = member.name;
@@ -686,6 +704,7 @@ state.addEventListener('change', (ev) => {
       }
       renderMembers();
       grid.update(member);
+      showMeshScreens();
       if (renamed !== null) chat.notice(`${renamed} is now ${member.name}`);
       break;
     case 'chat':
@@ -830,7 +849,7 @@ function resumed() {
   syncMedia();
   renderMembers();
   if (call instanceof SfuCall) showSlots();
-  updateStage();
+  else showMeshScreens();
 }
 
 /** The count before joining; when a full room gets a free place, says so. */

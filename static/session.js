@@ -128,8 +128,8 @@ export class Session extends EventTarget {
     return this.#conn?.chat(text) ?? false;
   }
 
-  media(audio, video) {
-    return this.#conn?.media(audio, video) ?? false;
+  media(audio, video, screen) {
+    return this.#conn?.media(audio, video, screen) ?? false;
   }
 
   offer(to, sdp) {

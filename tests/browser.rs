@@ -150,8 +150,8 @@ fn chat_is_in_one_order_on_every_page_and_names_are_text() {
     run("chat");
 }
 
-/// Peer to peer: mute and camera off show on the other page; screen sharing keeps video
-/// flowing.
+/// Peer to peer: mute and camera off show on the other page; a shared screen takes the stage
+/// beside the sharer's camera, for a newcomer too.
 #[test]
 fn mute_camera_off_and_screen_share_reach_the_others() {
     run("media-controls");

@@ -75,12 +75,15 @@ pub enum ClientMsg {
         #[serde(deserialize_with = "from_object")]
         candidate: IceCandidate,
     },
-    /// The sender's microphone and camera state.
+    /// The sender's microphone, camera and screen state.
     Media {
         /// Whether the microphone is on.
         audio: bool,
         /// Whether the camera is on.
         video: bool,
+        /// Whether it shares its screen; not sharing when left out.
+        #[serde(default)]
+        screen: bool,
     },
     /// In SFU mode: the SDP offer of the sender's one connection to the server, and what each
     /// track it sends carries.
@@ -268,6 +271,14 @@ pub struct PeerInfo {
     pub audio: bool,
     /// Whether its camera is on.
     pub video: bool,
+    /// Whether it shares its screen (left out when not).
+    #[serde(skip_serializing_if = "is_false")]
+    pub screen: bool,
+}
+
+/// For fields that are sent only when true.
+fn is_false(flag: &bool) -> bool {
+    !*flag
 }
 
 /// One chat message of a room's transcript.
@@ -416,7 +427,7 @@ pub enum ServerMsg {
         /// The candidate.
         candidate: IceCandidate,
     },
-    /// A member's microphone and camera state; sent to it and to its room.
+    /// A member's microphone, camera and screen state; sent to it and to its room.
     Media {
         /// The member.
         id: PeerId,
@@ -424,6 +435,9 @@ pub enum ServerMsg {
         audio: bool,
         /// Whether its camera is on.
         video: bool,
+        /// Whether it shares its screen (left out when not).
+        #[serde(skip_serializing_if = "is_false")]
+        screen: bool,
     },
     /// In SFU mode: the answer to the member's `sfu_offer`.
     SfuAnswer {

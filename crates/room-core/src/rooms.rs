@@ -136,6 +136,7 @@ struct Peer {
     name: Nickname,
     audio: bool,
     video: bool,
+    screen: bool,
     room: Option<RoomName>,
     /// Its stay in its room's call, in SFU mode.
     call: Option<CallId>,
@@ -286,6 +287,7 @@ impl Rooms {
                 name: name.clone(),
                 audio: false,
                 video: false,
+                screen: false,
                 room: None,
                 call: None,
                 candidates_to: HashMap::new(),
@@ -376,7 +378,11 @@ impl Rooms {
                 self.handle_description(from, &to, sdp, |from, sdp| ServerMsg::Answer { from, sdp })
             }
             ClientMsg::Candidate { to, candidate } => self.handle_candidate(from, &to, candidate),
-            ClientMsg::Media { audio, video } => self.handle_media_state(from, audio, video),
+            ClientMsg::Media {
+                audio,
+                video,
+                screen,
+            } => self.handle_media_state(from, audio, video, screen),
             ClientMsg::SfuOffer { .. } | ClientMsg::View { .. }
                 if self.limits.media == MediaMode::Mesh =>
             {
@@ -939,10 +945,17 @@ impl Rooms {
         Vec::new()
     }
 
-    fn handle_media_state(&mut self, id: PeerId, audio: bool, video: bool) -> Vec<Outgoing> {
+    fn handle_media_state(
+        &mut self,
+        id: PeerId,
+        audio: bool,
+        video: bool,
+        screen: bool,
+    ) -> Vec<Outgoing> {
         let peer = self.peer_mut(id);
         peer.audio = audio;
         peer.video = video;
+        peer.screen = screen;
         // Unmuting oneself lifts a host's mute: a host may mute, never unmute.
         if audio && std::mem::take(&mut peer.muted_by_host) && peer.call.is_some() {
             self.media_commands.push(MediaCommand::Silence {
@@ -951,7 +964,13 @@ impl Rooms {
             });
         }
         let to = self.audience(id);
-        vec![Outgoing::many(to, ServerMsg::Media { id, audio, video })]
+        let media = ServerMsg::Media {
+            id,
+            audio,
+            video,
+            screen,
+        };
+        vec![Outgoing::many(to, media)]
     }
 
     /// Takes `id` out of its room, telling the members who stay.
@@ -1170,6 +1189,7 @@ fn peer_info(id: PeerId, peer: &Peer) -> PeerInfo {
         name: peer.name.clone(),
         audio: peer.audio,
         video: peer.video,
+        screen: peer.screen,
     }
 }
 

@@ -127,7 +127,11 @@ fn client_msg() -> impl Strategy<Value = ClientMsg> {
         (any::<String>(), any::<String>()).prop_map(|(to, sdp)| ClientMsg::Answer { to, sdp }),
         (any::<String>(), ice_candidate())
             .prop_map(|(to, candidate)| ClientMsg::Candidate { to, candidate }),
-        (any::<bool>(), any::<bool>()).prop_map(|(audio, video)| ClientMsg::Media { audio, video }),
+        (any::<bool>(), any::<bool>()).prop_map(|(audio, video)| ClientMsg::Media {
+            audio,
+            video,
+            screen: false,
+        }),
         (any::<String>(), prop::collection::vec(track_info(), 0..4))
             .prop_map(|(sdp, tracks)| ClientMsg::SfuOffer { sdp, tracks }),
         prop::collection::vec(slot_view(), 0..4).prop_map(|slots| ClientMsg::View { slots }),
@@ -201,9 +205,11 @@ fn wire_form(msg: &ClientMsg) -> Value {
         ClientMsg::Candidate { to, candidate } => {
             json!({"type": "candidate", "to": to, "candidate": candidate})
         }
-        ClientMsg::Media { audio, video } => {
-            json!({"type": "media", "audio": audio, "video": video})
-        }
+        ClientMsg::Media {
+            audio,
+            video,
+            screen,
+        } => json!({"type": "media", "audio": audio, "video": video, "screen": screen}),
         // `tracks` may be left out when there are none.
         ClientMsg::SfuOffer { sdp, tracks } if tracks.is_empty() => {
             json!({"type": "sfu_offer", "sdp": sdp})
@@ -272,7 +278,11 @@ fn frame_as_list(msg: &ClientMsg) -> Value {
         ClientMsg::Candidate { to, candidate } => {
             json!([tag, to, candidate_as_list(candidate)])
         }
-        ClientMsg::Media { audio, video } => json!([tag, audio, video]),
+        ClientMsg::Media {
+            audio,
+            video,
+            screen,
+        } => json!([tag, audio, video, screen]),
         ClientMsg::SfuOffer { sdp, tracks } => json!([tag, sdp, tracks]),
         ClientMsg::View { slots } => json!([tag, slots]),
         ClientMsg::Resume {
@@ -775,7 +785,11 @@ impl Model {
                 to: self.address(sender, &to),
                 candidate,
             },
-            Request::Media(audio, video) => ClientMsg::Media { audio, video },
+            Request::Media(audio, video) => ClientMsg::Media {
+                audio,
+                video,
+                screen: false,
+            },
             Request::SfuOffer(sdp) => ClientMsg::SfuOffer {
                 sdp,
                 tracks: Vec::new(),
@@ -1321,7 +1335,7 @@ fn check_outcome(
             },
             &to,
         ),
-        ClientMsg::Media { audio, video } => {
+        ClientMsg::Media { audio, video, .. } => {
             assert!(
                 matches!(&out, [Outgoing { msg: ServerMsg::Media { audio: a, video: v, .. }, .. }] if (*a, *v) == (audio, video))
             );

@@ -137,7 +137,7 @@ impl Rooms {
     pub(super) fn mute(&mut self, by: PeerId, target: PeerId) -> Vec<Outgoing> {
         let peer = self.peer_mut(target);
         let was_on = std::mem::replace(&mut peer.audio, false);
-        let video = peer.video;
+        let (video, screen) = (peer.video, peer.screen);
         let newly = !std::mem::replace(&mut peer.muted_by_host, true);
         if newly && peer.call.is_some() {
             self.media_commands.push(MediaCommand::Silence {
@@ -151,6 +151,7 @@ impl Rooms {
                 id: target,
                 audio: false,
                 video,
+                screen,
             };
             out.push(Outgoing::many(self.audience(target), media));
         }

@@ -111,7 +111,12 @@ fn say(rooms: &mut Rooms, id: PeerId, text: &str) -> Vec<Outgoing> {
 }
 
 fn set_media(rooms: &mut Rooms, id: PeerId, audio: bool, video: bool) -> Vec<Outgoing> {
-    rooms.handle(now(), id, ClientMsg::Media { audio, video })
+    let msg = ClientMsg::Media {
+        audio,
+        video,
+        screen: false,
+    };
+    rooms.handle(now(), id, msg)
 }
 
 fn offer(to: &str) -> ClientMsg {
@@ -1160,6 +1165,7 @@ fn frames_from_unknown_peers_are_ignored() {
             ClientMsg::Media {
                 audio: true,
                 video: true,
+                screen: true,
             },
         ];
         for msg in messages {
