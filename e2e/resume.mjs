@@ -1,7 +1,8 @@
 // A call that survives a blip: one page's WebSocket is cut (through a TCP proxy the test holds)
 // and comes back within the server's resume grace. The page stays the same member: its remote
-// videos go on decoding all along, nobody sees it leave or join, and a chat sent while it was
-// away arrives once.
+// videos go on decoding all along, nobody sees it leave or join, a chat sent while it was away
+// arrives once, and the screen it started sharing meanwhile (an offer that could not go out)
+// reaches the others once it is back.
 
 import assert from 'node:assert/strict';
 import net from 'node:net';
@@ -149,6 +150,10 @@ async function resume({ browser, server }) {
     );
     // No WebSocket, yet the call goes on: the media never went through it.
     await decoding();
+    await bob.page.click('#share-screen');
+    await waitInPage(bob, 'Bob shares while cut off', () =>
+      document.querySelector('#share-screen').getAttribute('aria-pressed') === 'true',
+    );
 
     proxy.restore();
     await waitInPage(bob, "Bob back in the meeting, Ann's chat in his log", () =>
@@ -179,6 +184,11 @@ async function resume({ browser, server }) {
           item.querySelector('.chat-name').textContent === 'Bob',
       ), bobId);
     await decoding();
+    for (const person of [ann, cat]) {
+      await waitInPage(person, "Bob's screen, shared while he was cut off", (id) =>
+        document.querySelector(`#video-grid .tile[data-peer-id="screen:${id}"] video`)?.videoWidth > 0,
+      bobId);
+    }
     for (const person of [ann, cat]) {
       const seen = await notices(person);
       assert.ok(!seen.some((text) => text.startsWith('Bob left')), `${person.nickname}: ${seen}`);

@@ -37,6 +37,8 @@ class Peer {
   makingOffer = false;
   ignoreOffer = false;
   isSettingRemoteAnswerPending = false;
+  /** Our last offer or answer could not go out: the signalling connection was down. */
+  unsent = false;
   /** Our senders, by kind, once a transceiver of that kind is ours to send on. */
   senders = { audio: null, video: null, screen: null };
   /** What this peer sends us, gathered from 'track' events (so it never depends on msid). */
@@ -86,8 +88,9 @@ export class Call extends EventTarget {
    * @param {object} options
    * @param {RTCIceServer[]} options.iceServers STUN/TURN servers; [] is fine on a LAN.
    * @param {boolean} options.relayOnly call only through the TURN servers among them.
-   * @param {{ description(to: string, desc: RTCSessionDescription): void,
-   *           candidate(to: string, candidate: RTCIceCandidate): void }} options.signal
+   * @param {{ description(to: string, desc: RTCSessionDescription): boolean,
+   *           candidate(to: string, candidate: RTCIceCandidate): void }} options.signal:
+   *   `description` says whether the frame went out
    */
   constructor({ iceServers = [], relayOnly = false, signal }) {
     super();
@@ -225,6 +228,21 @@ export class Call extends EventTarget {
     });
   }
 
+  /** Sends our current description to `peer`, noting whether it could go out. */
+  #describe(peer) {
+    if (!peer.closed) peer.unsent = !this.#signal.description(peer.id, peer.pc.localDescription);
+  }
+
+  /**
+   * The signalling connection came back as the same member: each offer or answer that could
+   * not go out meanwhile goes now.
+   */
+  resumed() {
+    for (const peer of this.#peers.values()) {
+      if (peer.unsent) this.#describe(peer);
+    }
+  }
+
   #enqueue(peer, task) {
     peer.queue = peer.queue
       .then(() => (peer.closed ? undefined : task()))
@@ -237,7 +255,7 @@ export class Call extends EventTarget {
       peer.makingOffer = true;
       // With no argument the browser creates the right description for the state it is in.
       await pc.setLocalDescription();
-      if (!peer.closed) this.#signal.description(peer.id, pc.localDescription);
+      this.#describe(peer);
     } catch (err) {
       console.warn(`room: could not make an offer for ${peer.id}`, err);
     } finally {
@@ -262,7 +280,7 @@ export class Call extends EventTarget {
 
     await this.#claimTransceivers(peer);
     await pc.setLocalDescription();
-    if (!peer.closed) this.#signal.description(peer.id, pc.localDescription);
+    this.#describe(peer);
     // A kind the offer lacked gets its own transceiver; negotiationneeded then offers it.
     for (const kind of KINDS) {
       if (!peer.senders[kind]) {

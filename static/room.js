@@ -325,8 +325,9 @@ function meshCall() {
     relayOnly: page.dataset.iceRelayOnly === 'true',
     signal: {
       description(to, desc) {
-        if (desc.type === 'offer') session.offer(to, desc.sdp);
-        else if (desc.type === 'answer') session.answer(to, desc.sdp);
+        if (desc.type === 'offer') return session.offer(to, desc.sdp);
+        if (desc.type === 'answer') return session.answer(to, desc.sdp);
+        return false;
       },
       candidate(to, candidate) {
         session.candidate(to, candidate);
@@ -848,6 +849,7 @@ function resumed() {
   sentMedia = null;
   syncMedia();
   renderMembers();
+  call?.resumed();
   if (call instanceof SfuCall) showSlots();
   else showMeshScreens();
 }

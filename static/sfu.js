@@ -100,6 +100,8 @@ export class SfuCall extends EventTarget {
   #wanted = { video: 0, audio: 0 };
   /** An offer is out and its answer not yet in; another is due after it. */
   #offering = false;
+  /** The last offer could not go out: the signalling connection was down. */
+  #unsent = false;
   #again = false;
   /** What the slots carry, from the last `assign`. */
   #slots = { video: new Map(), audio: new Map() };
@@ -117,8 +119,9 @@ export class SfuCall extends EventTarget {
    * @param {object} options
    * @param {RTCIceServer[]} options.iceServers STUN/TURN servers; the server needs none.
    * @param {boolean} options.relayOnly call only through the TURN servers among them.
-   * @param {{ offer(sdp: string, tracks: {mid: string, source: string}[]): void,
-   *           view(slots: object[]): void }} options.signal
+   * @param {{ offer(sdp: string, tracks: {mid: string, source: string}[]): boolean,
+   *           view(slots: object[]): void }} options.signal: `offer` says whether the
+   *   frame went out
    */
   constructor({ iceServers = [], relayOnly = false, signal }) {
     super();
@@ -355,10 +358,18 @@ export class SfuCall extends EventTarget {
         tracks.push({ mid: transceiver.mid, source });
       }
     }
-    if (!this.#signal.offer(pc.localDescription.sdp, tracks)) {
-      // The socket is down; the rejoin after it reconnects starts a new call.
+    this.#unsent = !this.#signal.offer(pc.localDescription.sdp, tracks);
+    if (this.#unsent) {
+      // The socket is down: a resume offers again (see resumed), a rejoin starts a new call.
       this.#offering = false;
     }
+  }
+
+  /** The signalling connection came back as the same member: an offer it missed goes again. */
+  resumed() {
+    if (!this.#unsent) return;
+    this.#unsent = false;
+    this.#negotiate();
   }
 
   /** Puts each slot's track into the stream of the member it carries. */
