@@ -28,7 +28,7 @@ use room_core::protocol::{decode, ClientMsg, Close, ErrorCode, ServerMsg};
 use room_core::time::Now;
 
 use crate::clock;
-use crate::excerpt::excerpt;
+use crate::excerpt::{excerpt, without_secrets};
 use crate::net::admission::Ticket;
 use crate::session::hub::{Frame, Hub, Mailbox};
 use crate::ws::socket::{self as ws, ReadFailure, Socket};
@@ -274,7 +274,8 @@ impl Session<'_> {
                 }
             }
             Err(err) => {
-                log::info!(peer:% = id, room, error:% = err, text = excerpt(text).as_str(); "frame");
+                let shown = excerpt(&without_secrets(text));
+                log::info!(peer:% = id, room, error:% = err, text = shown.as_str(); "frame");
                 hub.reply(connection, err.reply());
             }
         }
