@@ -247,12 +247,18 @@ export async function joinRoom(
 /** The page's own member id while it is in the room (null before). */
 export const selfId = (person) => person.page.evaluate(() => window.roomCall.selfId());
 
-/** Waits until `predicate` (run in the page with `arg`) is true; fails with `what`. */
+/**
+ * Waits until `predicate` (run in the page with `arg`; it may be async) is true; fails with
+ * `what`. This process asks it every 100 ms: `page.waitForFunction` takes the promise of an
+ * async predicate for a true value at once.
+ */
 export async function waitInPage(person, what, predicate, arg) {
-  try {
-    await person.page.waitForFunction(predicate, arg, { timeout: WAIT_MS, polling: 100 });
-  } catch (err) {
-    throw new Error(`${person.nickname}: ${what}: ${err.message.split('\n')[0]}`);
+  const deadline = Date.now() + WAIT_MS;
+  while (!(await person.page.evaluate(predicate, arg))) {
+    if (Date.now() > deadline) {
+      throw new Error(`${person.nickname}: ${what}: not within ${WAIT_MS} ms`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
 

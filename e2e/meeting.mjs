@@ -98,18 +98,42 @@ async function hosting({ browser, server }) {
 }
 
 /** Whether an audio slot of `person`'s connection carries `id` (SFU mode). */
+/**
+ * Waits until `person` hears member `id` (`heard` true) or does not: through the server, one of
+ * its audio slots carries the member; in a mesh, sound came from the member over the last 1.5 s
+ * (the fake microphone beeps once a second).
+ */
 const waitForHeard = (person, id, heard, what) =>
   waitInPage(
     person,
     what,
-    ([member, want]) => [...window.roomCall.audioSlots().values()].includes(member) === want,
+    async ([member, want]) => {
+      if (window.roomCall.mode() === 'sfu') {
+        return [...window.roomCall.audioSlots().values()].includes(member) === want;
+      }
+      const pc = window.roomCall.peerConnections().get(member);
+      if (!pc) return false;
+      let energy = 0;
+      (await pc.getStats()).forEach((report) => {
+        if (report.type === 'inbound-rtp' && report.kind === 'audio') {
+          energy += report.totalAudioEnergy ?? 0;
+        }
+      });
+      window.heardSoFar ??= {};
+      const last = window.heardSoFar[member];
+      const now = performance.now();
+      if (last && now - last.at < 1500) return false;
+      window.heardSoFar[member] = { energy, at: now };
+      return Boolean(last) && energy - last.energy > 1e-6 === want;
+    },
     [id, heard],
   );
 
 /**
  * A host mutes a member for everyone: the member's page turns its microphone off and says who
- * did it, the others see it off, and the server stops forwarding its sound; the host can only
- * ask, and the member unmutes itself and is heard again. "Mute all" spares the hosts.
+ * did it, the others see it off, and its sound stops (the server stops forwarding it; in a
+ * mesh, the page stops sending it); the host can only ask, and the member unmutes itself and
+ * is heard again. "Mute all" spares the hosts.
  */
 async function hostMute({ browser, server }) {
   const ann = await joinRoom(browser, server.url, 'quiet', 'Ann');
@@ -626,4 +650,5 @@ export const MEETING_SCENARIOS = {
   hands: { run: hands, args: [] },
   hosting: { run: hosting, args: [] },
   'host-mute': { run: hostMute, args: [] },
+  'host-mute-mesh': { run: hostMute, args: ['--media', 'mesh'] },
 };

@@ -171,6 +171,13 @@ fn a_host_mutes_a_member_for_everyone() {
     run("host-mute");
 }
 
+/// Peer to peer: a host mutes a member, whose page stops sending its sound until it unmutes
+/// itself when asked; "Mute all" spares the hosts.
+#[test]
+fn a_host_mutes_a_member_for_everyone_in_a_mesh() {
+    run("host-mute-mesh");
+}
+
 /// With the camera and microphone refused the page says they are blocked, and starts them
 /// without a reload once they are allowed.
 #[test]
