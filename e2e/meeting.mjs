@@ -165,7 +165,8 @@ async function hostMute({ browser, server }) {
 
 /**
  * Hands and reactions: Bob raises his hand with the H key and Ann sees it on his tile and in
- * the list; his reaction shows on his tile on Ann's page; Ann, the host, lowers his hand.
+ * the list; his reaction shows on his tile on Ann's page; Cat raises hers after him, and
+ * everyone sees them numbered in that order; Ann, the host, lowers Bob's, and Cat's is first.
  */
 async function hands({ browser, server }) {
   const ann = await joinRoom(browser, server.url, 'talk', 'Ann');
@@ -187,11 +188,26 @@ async function hands({ browser, server }) {
   await waitInPage(ann, "Bob's 🎉 on his tile", ([sel]) =>
     document.querySelector(`${sel} .tile-reaction`)?.textContent === '🎉', [tile]);
 
+  // Cat raises hers after Bob: everyone sees the order, and it moves up when Bob's goes down.
+  const cat = await joinRoom(browser, server.url, 'talk', 'Cat');
+  const catId = await selfId(cat);
+  await cat.page.click('#raise-hand');
+  for (const person of [ann, bob]) {
+    await waitInPage(person, 'Bob first, Cat second', ([ids, want]) =>
+      ids.every((id, i) =>
+        document.querySelector(`#video-grid .tile[data-peer-id="${id}"] .tile-hand`)
+          ?.textContent === want[i]),
+    [[bobId, catId], ['✋ 1', '✋ 2']]);
+  }
+
   await ann.page.click(`${entry(bobId)} .lower-hand`);
   await waitInPage(bob, 'Bob told his hand is down', () =>
     document.querySelector('#raise-hand').getAttribute('aria-pressed') === 'false',
   );
   await waitForShown(ann, `${entry(bobId)} .member-hand`, "Bob's hand gone from the list", false);
+  await waitInPage(bob, "Cat's hand first now", (id) =>
+    document.querySelector(`#video-grid .tile[data-peer-id="${id}"] .tile-hand`)?.textContent ===
+    '✋ 1', catId);
 }
 
 /**

@@ -251,8 +251,8 @@ fn unread_chats_are_counted_until_seen() {
     run("chat-unread");
 }
 
-/// A raised hand and a reaction show on the member's tile for the others; a host lowers the
-/// hand.
+/// Raised hands show on the members' tiles for the others, numbered in the order they went up,
+/// and a reaction shows; a host lowers a hand and the next one moves up.
 #[test]
 fn hands_and_reactions_show_on_the_tiles() {
     run("hands");
