@@ -17,11 +17,13 @@
 //! after, so a slow log can never hold up the rooms.
 
 use std::collections::{HashMap, VecDeque};
+use std::pin::pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use async_channel::{Receiver, Sender};
 use async_io::Timer;
+use futures_util::future::{select, Either};
 use room_core::media::{MediaCommand, MediaEvent};
 use room_core::names::{PeerId, RoomName};
 use room_core::protocol::{ClientMsg, Close, ServerMsg};
@@ -117,20 +119,58 @@ impl Link {
     }
 }
 
-/// The frames for a member whose connection was lost, kept for the one that resumes it, as
-/// many as a connection's queue may hold; past that they are dropped (the `resumed` frame
-/// brings the room as it is, whatever was missed).
+/// What all the members who are away may have held for them together, in bytes.
+const HELD_BYTES_MAX: usize = 64 * 1024 * 1024;
+
+/// The frames for the members whose connection was lost, kept for the connections that resume
+/// them: for each as many as a connection's queue may hold, and [`HELD_BYTES_MAX`] for all.
+/// Past that they are dropped (the `resumed` frame brings the room as it is, whatever was
+/// missed).
 #[derive(Debug, Default)]
 struct Held {
-    frames: VecDeque<Frame>,
+    by_member: HashMap<PeerId, VecDeque<Frame>>,
+    bytes_of: HashMap<PeerId, usize>,
     bytes: usize,
 }
 
 impl Held {
-    fn push(&mut self, frame: &Frame) {
-        if self.frames.len() < QUEUE_FRAMES && self.bytes + frame.len() <= QUEUE_BYTES {
+    /// Starts holding frames for `member`.
+    fn keep(&mut self, member: PeerId) {
+        self.by_member.insert(member, VecDeque::new());
+    }
+
+    /// Holds `frame` for `member`, if frames are held for it and there is room.
+    fn push(&mut self, member: PeerId, frame: &Frame) {
+        let Some(frames) = self.by_member.get_mut(&member) else {
+            return;
+        };
+        let bytes = self.bytes_of.entry(member).or_default();
+        if frames.len() < QUEUE_FRAMES
+            && *bytes + frame.len() <= QUEUE_BYTES
+            && self.bytes + frame.len() <= HELD_BYTES_MAX
+        {
+            *bytes += frame.len();
             self.bytes += frame.len();
-            self.frames.push_back(frame.clone());
+            frames.push_back(frame.clone());
+        }
+    }
+
+    /// What was held for `member`, which is held no more.
+    fn take(&mut self, member: PeerId) -> VecDeque<Frame> {
+        self.bytes -= self.bytes_of.remove(&member).unwrap_or(0);
+        self.by_member.remove(&member).unwrap_or_default()
+    }
+
+    /// Stops holding for the members `away` no longer says are away.
+    fn keep_only(&mut self, away: impl Fn(PeerId) -> bool) {
+        let gone: Vec<PeerId> = self
+            .by_member
+            .keys()
+            .copied()
+            .filter(|member| !away(*member))
+            .collect();
+        for member in gone {
+            self.take(member);
         }
     }
 }
@@ -149,10 +189,11 @@ struct Locked {
     links: HashMap<PeerId, Link>,
     /// The member each connection that resumed another speaks for.
     speaks_for: HashMap<PeerId, PeerId>,
-    /// What waits for each member that is away.
-    held: HashMap<PeerId, Held>,
-    /// Whether the timer task knows of the core's next deadline.
-    timer_armed: bool,
+    /// What waits for the members who are away.
+    held: Held,
+    /// The deadline the timer task waits for, if any: a change that makes an earlier one wakes
+    /// it.
+    timer_armed: Option<Tick>,
 }
 
 /// The room state shared by every connection of one server.
@@ -161,7 +202,7 @@ pub(crate) struct Hub {
     // A std mutex, not an async one: nothing async happens while it is held (the core is plain
     // Rust and queueing uses `try_send`), so the lock is short and never held across `.await`.
     state: Mutex<Locked>,
-    /// Wakes [`Hub::run_timers`] when the core has a deadline again.
+    /// Wakes [`Hub::run_timers`] when the core has a deadline sooner than the one it waits for.
     wake_timers: Sender<()>,
     timers_woken: Receiver<()>,
     /// The media server, in SFU mode.
@@ -231,8 +272,8 @@ impl Hub {
                 rooms: Rooms::new(limits, Box::new(SystemEntropy::new())),
                 links: HashMap::new(),
                 speaks_for: HashMap::new(),
-                held: HashMap::new(),
-                timer_armed: false,
+                held: Held::default(),
+                timer_armed: None,
             }),
             wake_timers,
             timers_woken,
@@ -246,7 +287,7 @@ impl Hub {
             let deadline = {
                 let mut state = self.lock();
                 let deadline = state.rooms.next_deadline();
-                state.timer_armed = deadline.is_some();
+                state.timer_armed = deadline;
                 deadline
             };
             match deadline {
@@ -255,14 +296,20 @@ impl Hub {
                     let _ = self.timers_woken.recv().await;
                 }
                 Some(deadline) => {
-                    Timer::at(clock::instant(deadline)).await;
+                    // A member's grace may be the next deadline when the lobby's news, due
+                    // sooner, comes up: then the wait ends early, and the loop looks again.
+                    let timer = Timer::at(clock::instant(deadline));
+                    let woken = self.timers_woken.recv();
+                    if let Either::Right(_) = select(timer, pin!(woken)).await {
+                        continue;
+                    }
                     let report = {
                         let mut state = self.lock();
                         let out = state.rooms.poll(clock::tick());
                         let report = state.deliver(out);
                         // Members whose grace ran out are gone: nothing waits for them.
                         let Locked { held, rooms, .. } = &mut *state;
-                        held.retain(|member, _| rooms.is_away(*member));
+                        held.keep_only(|member| rooms.is_away(member));
                         report
                     };
                     report.log();
@@ -430,10 +477,12 @@ impl Hub {
             if let Some(media) = self.media.as_ref().filter(|_| !commands.is_empty()) {
                 report.media_refused += media.send(commands);
             }
-            if !state.timer_armed && state.rooms.next_deadline().is_some() {
-                state.timer_armed = true;
-                // A full channel means the timer task is being woken already.
-                let _ = self.wake_timers.try_send(());
+            if let Some(next) = state.rooms.next_deadline() {
+                if state.timer_armed.is_none_or(|armed| next < armed) {
+                    state.timer_armed = Some(next);
+                    // A full channel means the timer task is being woken already.
+                    let _ = self.wake_timers.try_send(());
+                }
             }
             report
         };
@@ -484,7 +533,7 @@ impl Locked {
     fn release_held(&mut self, rebinds: &[Rebind]) -> Report {
         let mut overflowed = Vec::new();
         for Rebind { member, .. } in rebinds {
-            for frame in self.held.remove(member).unwrap_or_default().frames {
+            for frame in self.held.take(*member) {
                 self.queue(*member, &frame, &mut overflowed);
             }
         }
@@ -517,8 +566,8 @@ impl Locked {
             if !link.push(frame) {
                 overflowed.push(id);
             }
-        } else if let Some(held) = self.held.get_mut(&id) {
-            held.push(frame);
+        } else {
+            self.held.push(id, frame);
         }
     }
 
@@ -549,7 +598,7 @@ impl Locked {
         }
         let out = self.rooms.disconnect(now, id, ending);
         if self.rooms.is_away(id) {
-            self.held.insert(id, Held::default());
+            self.held.keep(id);
         }
         report.closing.extend(self.deliver(out).closing);
         report
@@ -684,6 +733,39 @@ mod tests {
         let heard = drain(&ann_box);
         assert_eq!(heard[0]["from"], bob.to_string(), "{heard:?}");
         assert_eq!(hub.connection_count(), 2);
+    }
+
+    fn id(n: usize) -> PeerId {
+        PeerId::parse(&format!("p{n}")).unwrap()
+    }
+
+    #[test]
+    fn what_is_held_for_the_away_is_bounded_for_each_and_for_all() {
+        let mut held = Held::default();
+        let small = Frame::from("x".repeat(1000));
+        held.push(id(1), &small);
+        assert_eq!(held.bytes, 0, "nothing is held for one who is not away");
+        held.keep(id(1));
+        for _ in 0..QUEUE_FRAMES + 10 {
+            held.push(id(1), &small);
+        }
+        assert_eq!(held.bytes, QUEUE_FRAMES * 1000);
+        assert_eq!(held.take(id(1)).len(), QUEUE_FRAMES);
+        assert_eq!(held.bytes, 0);
+
+        // Shared frames cost their bytes once each member holds them, as a queue would.
+        let big = Frame::from("y".repeat(64 * 1024));
+        let members = HELD_BYTES_MAX / QUEUE_BYTES + 1;
+        for n in 1..=members {
+            held.keep(id(n));
+            for _ in 0..QUEUE_BYTES / big.len() + 1 {
+                held.push(id(n), &big);
+            }
+        }
+        assert_eq!(held.bytes, HELD_BYTES_MAX);
+        assert!(held.take(id(members)).is_empty(), "the last gets nothing");
+        held.keep_only(|member| member == id(1));
+        assert_eq!(held.bytes, QUEUE_BYTES);
     }
 
     #[test]

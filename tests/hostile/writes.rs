@@ -1,5 +1,6 @@
 //! Clients that stop reading while the server writes to them: the write must not outlive the
-//! idle timeout, so they leave their room like any silent client.
+//! idle timeout, so their connections end like any silent client's, and they leave their room
+//! once the resume grace has passed with no new connection resuming them.
 //!
 //! On loopback the kernel takes about 1.3 MB for a connection whose reader stopped (twice ten
 //! segments of 64 KiB) before a write waits, so the test sends that and a few hundred KB
@@ -19,12 +20,21 @@ use crate::support::{bystander_still_served, connect, connect_on, healthz, join,
 const STALLED: usize = 7;
 
 /// Seven clients with a tiny receive buffer join a room whose history is large, so the server's
-/// write of their `joined` blocks, and never read again. With `--idle-timeout 3` each is gone
-/// within the promised 4/3 of it (plus the time to notice), and the room goes on.
+/// write of their `joined` blocks, and never read again. With `--idle-timeout 3` each
+/// connection is gone within the promised 4/3 of it (plus the time to notice), the member a
+/// second later (`--resume-grace 1`), and the room goes on.
 #[async_std::test]
 async fn clients_that_stop_reading_mid_write_are_gone_within_the_idle_promise() {
     let idle = Duration::from_secs(3);
-    let server = Server::start(&["--idle-timeout", "3", "--rate-limit", "1000"]);
+    let grace = Duration::from_secs(1);
+    let server = Server::start(&[
+        "--idle-timeout",
+        "3",
+        "--resume-grace",
+        "1",
+        "--rate-limit",
+        "1000",
+    ]);
     let (mut bystander, _) = connect(&server).await;
     join(&mut bystander, "big").await;
     // Fifty chats of 2000 four-byte characters: a `joined` of 400 KB.
@@ -55,7 +65,7 @@ async fn clients_that_stop_reading_mid_write_are_gone_within_the_idle_promise() 
         until(&mut bystander, |f| f["type"] == "chat").await;
     }
     let mut gone = Vec::new();
-    let deadline = idle + idle / 3 + Duration::from_secs(10);
+    let deadline = idle + idle / 3 + grace + Duration::from_secs(10);
     while gone.len() < STALLED {
         let frame = timeout(
             deadline,
