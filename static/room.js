@@ -454,9 +454,9 @@ function syncMedia() {
 function sendMedia() {
   if (!state.inRoom) return;
   const { audio, camera, screen } = media.sending;
-  const same = sentMedia && ['audio', 'camera', 'screen'].every((what) => sentMedia[what] === media.sending[what]);
-  if (same) return;
-  if (session.media(audio, camera, screen)) sentMedia = { audio, camera, screen };
+  const sending = { audio, camera, screen };
+  if (sentMedia && Object.keys(sending).every((what) => sentMedia[what] === sending[what])) return;
+  if (session.media(audio, camera, screen)) sentMedia = sending;
 }
 
 media.addEventListener('change', syncMedia);
@@ -945,8 +945,9 @@ session.addEventListener('reconnecting', ({ detail: { delayMs, resuming } }) => 
   if (resuming) {
     // The server keeps this member's place for a while: the calls go on (their media never
     // went through this connection, or went through the server's own), and the resume brings
-    // back whatever the room said meanwhile. Only chat waits for the connection.
+    // back whatever the room said meanwhile. Only chat and renaming wait for the connection.
     chat.setEnabled(false);
+    renameButton.disabled = true;
   } else {
     // A new connection is a new peer id: every call restarts from scratch after the rejoin.
     tearDownCall({ keepSelf: true });
