@@ -46,6 +46,12 @@ export class Session extends EventTarget {
   #resume = null;
   /** The held `welcome` of a connection that is resuming, or null. */
   #resuming = null;
+  /**
+   * Whether the current connection speaks for this person: it was welcomed and, if it is
+   * resuming, resumed. Until then nothing is sent on it (an offer sent before the resume would
+   * come from a stranger in no room); the senders say so by returning false.
+   */
+  #ready = false;
 
   /** The room to be in while `wantInRoom`, and the nickname to have there ('' for none). */
   room;
@@ -82,7 +88,7 @@ export class Session extends EventTarget {
 
   /** Whether frames can be sent now. */
   get isOpen() {
-    return Boolean(this.#conn?.isOpen);
+    return this.#ready && Boolean(this.#conn?.isOpen);
   }
 
   /** Opens the first connection. */
@@ -121,105 +127,106 @@ export class Session extends EventTarget {
   }
 
   nickname(name) {
-    return this.#conn?.nickname(name) ?? false;
+    return this.#ready ? this.#conn.nickname(name) : false;
   }
 
   chat(text) {
-    return this.#conn?.chat(text) ?? false;
+    return this.#ready ? this.#conn.chat(text) : false;
   }
 
   media(audio, video, screen) {
-    return this.#conn?.media(audio, video, screen) ?? false;
+    return this.#ready ? this.#conn.media(audio, video, screen) : false;
   }
 
   offer(to, sdp) {
-    return this.#conn?.offer(to, sdp) ?? false;
+    return this.#ready ? this.#conn.offer(to, sdp) : false;
   }
 
   answer(to, sdp) {
-    return this.#conn?.answer(to, sdp) ?? false;
+    return this.#ready ? this.#conn.answer(to, sdp) : false;
   }
 
   candidate(to, candidate) {
-    return this.#conn?.candidate(to, candidate) ?? false;
+    return this.#ready ? this.#conn.candidate(to, candidate) : false;
   }
 
   sfuOffer(sdp, tracks) {
-    return this.#conn?.sfuOffer(sdp, tracks) ?? false;
+    return this.#ready ? this.#conn.sfuOffer(sdp, tracks) : false;
   }
 
   view(slots) {
-    return this.#conn?.view(slots) ?? false;
+    return this.#ready ? this.#conn.view(slots) : false;
   }
 
   lock(locked) {
-    return this.#conn?.lock(locked) ?? false;
+    return this.#ready ? this.#conn.lock(locked) : false;
   }
 
   remove(id) {
-    return this.#conn?.remove(id) ?? false;
+    return this.#ready ? this.#conn.remove(id) : false;
   }
 
   cohost(id, cohost) {
-    return this.#conn?.cohost(id, cohost) ?? false;
+    return this.#ready ? this.#conn.cohost(id, cohost) : false;
   }
 
   end() {
-    return this.#conn?.end() ?? false;
+    return this.#ready ? this.#conn.end() : false;
   }
 
   list(listed) {
-    return this.#conn?.list(listed) ?? false;
+    return this.#ready ? this.#conn.list(listed) : false;
   }
 
   setPassword(password) {
-    return this.#conn?.password(password) ?? false;
+    return this.#ready ? this.#conn.password(password) : false;
   }
 
   waitingRoom(on) {
-    return this.#conn?.waitingRoom(on) ?? false;
+    return this.#ready ? this.#conn.waitingRoom(on) : false;
   }
 
   admit(id) {
-    return this.#conn?.admit(id) ?? false;
+    return this.#ready ? this.#conn.admit(id) : false;
   }
 
   spotlight(id) {
-    return this.#conn?.spotlight(id) ?? false;
+    return this.#ready ? this.#conn.spotlight(id) : false;
   }
 
   deny(id) {
-    return this.#conn?.deny(id) ?? false;
+    return this.#ready ? this.#conn.deny(id) : false;
   }
 
   mute(id) {
-    return this.#conn?.mute(id) ?? false;
+    return this.#ready ? this.#conn.mute(id) : false;
   }
 
   hand(raised) {
-    return this.#conn?.hand(raised) ?? false;
+    return this.#ready ? this.#conn.hand(raised) : false;
   }
 
   lowerHand(id) {
-    return this.#conn?.lowerHand(id) ?? false;
+    return this.#ready ? this.#conn.lowerHand(id) : false;
   }
 
   react(emoji) {
-    return this.#conn?.react(emoji) ?? false;
+    return this.#ready ? this.#conn.react(emoji) : false;
   }
 
   muteAll() {
-    return this.#conn?.muteAll() ?? false;
+    return this.#ready ? this.#conn.muteAll() : false;
   }
 
   askUnmute(id) {
-    return this.#conn?.askUnmute(id) ?? false;
+    return this.#ready ? this.#conn.askUnmute(id) : false;
   }
 
   #open() {
     if (this.#closed) return;
     const conn = this.#connect();
     this.#conn = conn;
+    this.#ready = false;
     const mine = (handle) => (ev) => {
       if (conn === this.#conn) handle(ev.detail);
     };
@@ -233,6 +240,7 @@ export class Session extends EventTarget {
     }));
     conn.addEventListener('resumed', mine((frame) => {
       this.#resuming = null;
+      this.#ready = true;
       if (this.#resume) this.#resume.lastSeq = lastSeq(frame.history, this.#resume.lastSeq);
     }));
     conn.addEventListener('chat', mine((frame) => {
@@ -263,6 +271,7 @@ export class Session extends EventTarget {
       this.#conn.resume(id, token, seq);
       return;
     }
+    this.#ready = true;
     this.#emit('welcome', frame);
     if (this.wantInRoom) this.#join();
   }
@@ -272,6 +281,7 @@ export class Session extends EventTarget {
     const welcome = this.#resuming;
     this.#resuming = null;
     this.#resume = null;
+    this.#ready = true;
     this.#emit('resume-failed', null);
     this.#emit('welcome', welcome);
     if (this.wantInRoom) this.#join();

@@ -102,6 +102,8 @@ export class SfuCall extends EventTarget {
   #offering = false;
   /** The last offer could not go out: the signalling connection was down. */
   #unsent = false;
+  /** Answers that may still come to an offer made before the connection dropped. */
+  #staleAnswers = 0;
   #again = false;
   /** What the slots carry, from the last `assign`. */
   #slots = { video: new Map(), audio: new Map() };
@@ -183,11 +185,14 @@ export class SfuCall extends EventTarget {
   /** The server's answer to the last offer. */
   async handleAnswer(sdp) {
     const pc = this.#pc;
+    const stale = this.#staleAnswers > 0;
+    if (stale) this.#staleAnswers -= 1;
     if (!pc || pc.signalingState !== 'have-local-offer') return;
     try {
       await pc.setRemoteDescription({ type: 'answer', sdp });
     } catch (err) {
-      this.failed(`the server's answer did not apply (${err?.message || err})`);
+      // An answer to the offer made before the connection dropped does not fit the new one.
+      if (!stale) this.failed(`the server's answer did not apply (${err?.message || err})`);
       return;
     }
     this.#offering = false;
@@ -365,10 +370,15 @@ export class SfuCall extends EventTarget {
     }
   }
 
-  /** The signalling connection came back as the same member: an offer it missed goes again. */
+  /**
+   * The signalling connection came back as the same member: an offer that could not go out
+   * goes again, and so does one whose answer may have been lost with the connection (if that
+   * answer comes after all, it is let go).
+   */
   resumed() {
-    if (!this.#unsent) return;
-    this.#unsent = false;
+    if (!this.#unsent && !this.#offering) return;
+    if (this.#offering) this.#staleAnswers += 1;
+    this.#unsent = this.#offering = this.#again = false;
     this.#negotiate();
   }
 

@@ -187,3 +187,21 @@ test('leaving or being sent out leaves nothing to resume', () => {
     assert.equal(session.canResume, false, frame.type);
   }
 });
+
+test('nothing is sent on a new connection until it has resumed the member', () => {
+  mock.timers.enable({ apis: ['setTimeout'] });
+  try {
+    const { session, made } = inRoom();
+    made[0].drop();
+    assert.equal(session.chat('lost'), false, 'no connection');
+    mock.timers.tick(RECONNECT_MIN_MS * 1.25);
+    made[1].open('p2');
+    assert.equal(session.chat('too soon'), false, 'welcomed, not yet resumed');
+    assert.equal(session.isOpen, false);
+    made[1].receive({ type: 'resumed', id: 'p1', history: [] });
+    assert.equal(session.chat('back'), true);
+    assert.deepEqual(made[1].sent.map((frame) => frame.type), ['resume', 'chat']);
+  } finally {
+    mock.timers.reset();
+  }
+});
