@@ -248,18 +248,24 @@ export async function joinRoom(
 export const selfId = (person) => person.page.evaluate(() => window.roomCall.selfId());
 
 /**
- * Waits until `predicate` (run in the page with `arg`; it may be async) is true; fails with
- * `what`. This process asks it every 100 ms: `page.waitForFunction` takes the promise of an
- * async predicate for a true value at once.
+ * Waits until `check` (run here, async) is true, asking every 100 ms; fails with `who` and
+ * `what`. Checks of what a page measures (getStats) read it through helpers such as
+ * `inboundStreams`.
  */
-export async function waitInPage(person, what, predicate, arg) {
+export async function waitUntil(who, what, check) {
   const deadline = Date.now() + WAIT_MS;
-  while (!(await person.page.evaluate(predicate, arg))) {
-    if (Date.now() > deadline) {
-      throw new Error(`${person.nickname}: ${what}: not within ${WAIT_MS} ms`);
-    }
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`${who}: ${what}: not within ${WAIT_MS} ms`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+}
+
+/**
+ * Waits until `predicate` (run in the page with `arg`) is true; fails with `what`. It is asked
+ * from here (`page.waitForFunction` would take an async predicate's promise for true at once).
+ */
+export function waitInPage(person, what, predicate, arg) {
+  return waitUntil(person.nickname, what, () => person.page.evaluate(predicate, arg));
 }
 
 /** The ids of the remote tiles the page shows. */
@@ -304,24 +310,10 @@ export async function waitForInboundGrowth(person, kind) {
   let last = await inboundBytes(person, kind);
   for (let round = 0; round < 2; round += 1) {
     const start = last;
-    await waitInPage(
-      person,
-      `inbound ${kind} bytes growing past ${start}`,
-      async ({ kind, start }) => {
-        let total = 0;
-        for (const pc of window.roomCall.peerConnections().values()) {
-          const stats = await pc.getStats();
-          stats.forEach((report) => {
-            if (report.type === 'inbound-rtp' && report.kind === kind) {
-              total += report.bytesReceived;
-            }
-          });
-        }
-        return total > start;
-      },
-      { kind, start },
-    );
-    last = await inboundBytes(person, kind);
+    await waitUntil(person.nickname, `inbound ${kind} bytes growing past ${start}`, async () => {
+      last = await inboundBytes(person, kind);
+      return last > start;
+    });
   }
   return last;
 }
@@ -370,26 +362,13 @@ export async function waitForDecodedCameras(person, members) {
   for (const [mid, slot] of await person.page.evaluate(() => [...window.roomCall.videoSlots()])) {
     if (slot.source === 'camera' && members.includes(slot.member)) mids[slot.member] = mid;
   }
-  const before = new Map(
-    (await inboundStreams(person, 'video')).map((stream) => [stream.mid, stream.framesDecoded]),
-  );
-  await waitInPage(
-    person,
-    `frames decoded from ${members.join(', ')}`,
-    async ({ mids, before }) => {
-      const decoded = new Map();
-      for (const pc of window.roomCall.peerConnections().values()) {
-        const stats = await pc.getStats();
-        stats.forEach((report) => {
-          if (report.type === 'inbound-rtp' && report.kind === 'video') {
-            decoded.set(report.mid, report.framesDecoded ?? 0);
-          }
-        });
-      }
-      return Object.values(mids).every((mid) => (decoded.get(mid) ?? 0) > (before[mid] ?? 0));
-    },
-    { mids, before: Object.fromEntries(before) },
-  );
+  const decoded = async () =>
+    new Map((await inboundStreams(person, 'video')).map((stream) => [stream.mid, stream.framesDecoded]));
+  const before = await decoded();
+  await waitUntil(person.nickname, `frames decoded from ${members.join(', ')}`, async () => {
+    const now = await decoded();
+    return Object.values(mids).every((mid) => (now.get(mid) ?? 0) > (before.get(mid) ?? 0));
+  });
   return mids;
 }
 
@@ -402,14 +381,13 @@ export async function health(server) {
 
 /** Waits until `predicate(health)` holds for the server's /healthz; fails with `what`. */
 export async function waitForHealth(server, what, predicate) {
-  const deadline = Date.now() + WAIT_MS;
   let last = null;
-  while (Date.now() < deadline) {
-    last = await health(server);
-    if (predicate(last)) return last;
-    await new Promise((resolve) => setTimeout(resolve, 100));
+  try {
+    await waitUntil('the server', what, async () => predicate((last = await health(server))));
+  } catch (err) {
+    throw new Error(`${err.message}; /healthz said ${JSON.stringify(last)}`);
   }
-  throw new Error(`the server: ${what}; /healthz said ${JSON.stringify(last)}`);
+  return last;
 }
 
 /** Saves a screenshot of the page under target/e2e/. */

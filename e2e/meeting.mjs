@@ -8,7 +8,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { toneWav } from '../static/ui/device-check.js';
-import { joinRoom, launchBrowser, screenshot, selfId, waitInPage, WAIT_MS } from './lib.mjs';
+import {
+  joinRoom,
+  launchBrowser,
+  screenshot,
+  selfId,
+  waitInPage,
+  waitUntil,
+  WAIT_MS,
+} from './lib.mjs';
 
 
 /** A selector for the member list's entry of `id` on a page. */
@@ -97,37 +105,42 @@ async function hosting({ browser, server }) {
   await waitForBanner(ann, /ended the meeting/, 'Ann told the meeting ended');
 }
 
-/** Whether an audio slot of `person`'s connection carries `id` (SFU mode). */
 /**
  * Waits until `person` hears member `id` (`heard` true) or does not: through the server, one of
  * its audio slots carries the member; in a mesh, sound came from the member over the last 1.5 s
  * (the fake microphone beeps once a second).
  */
-const waitForHeard = (person, id, heard, what) =>
-  waitInPage(
-    person,
-    what,
-    async ([member, want]) => {
-      if (window.roomCall.mode() === 'sfu') {
-        return [...window.roomCall.audioSlots().values()].includes(member) === want;
-      }
+async function waitForHeard(person, id, heard, what) {
+  if ((await person.page.evaluate(() => window.roomCall.mode())) === 'sfu') {
+    await waitInPage(
+      person,
+      what,
+      ([member, want]) => [...window.roomCall.audioSlots().values()].includes(member) === want,
+      [id, heard],
+    );
+    return;
+  }
+  let last = null;
+  await waitUntil(person.nickname, what, async () => {
+    const energy = await person.page.evaluate(async (member) => {
       const pc = window.roomCall.peerConnections().get(member);
-      if (!pc) return false;
-      let energy = 0;
+      if (!pc) return null;
+      let total = 0;
       (await pc.getStats()).forEach((report) => {
         if (report.type === 'inbound-rtp' && report.kind === 'audio') {
-          energy += report.totalAudioEnergy ?? 0;
+          total += report.totalAudioEnergy ?? 0;
         }
       });
-      window.heardSoFar ??= {};
-      const last = window.heardSoFar[member];
-      const now = performance.now();
-      if (last && now - last.at < 1500) return false;
-      window.heardSoFar[member] = { energy, at: now };
-      return Boolean(last) && energy - last.energy > 1e-6 === want;
-    },
-    [id, heard],
-  );
+      return total;
+    }, id);
+    if (energy === null) return false;
+    const now = Date.now();
+    if (last && now - last.at < 1500) return false;
+    const before = last;
+    last = { energy, at: now };
+    return before !== null && energy - before.energy > 1e-6 === heard;
+  });
+}
 
 /**
  * A host mutes a member for everyone: the member's page turns its microphone off and says who

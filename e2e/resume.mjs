@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 
-import { joinRoom, selfId, waitForDecodedCameras, waitInPage } from './lib.mjs';
+import { joinRoom, selfId, waitForDecodedCameras, waitInPage, waitUntil } from './lib.mjs';
 
 /**
  * A TCP proxy on 127.0.0.1 in front of `target` (the server's URL). `cut()` resets every
@@ -82,24 +82,10 @@ async function waitForMeshDecoding(person, count) {
     });
   const before = await decoded();
   assert.equal(before.length, count, `${person.nickname} has a connection to each of the others`);
-  await waitInPage(
-    person,
-    'video decoding from everyone',
-    async (before) => {
-      const now = [];
-      for (const pc of window.roomCall.peerConnections().values()) {
-        let frames = 0;
-        (await pc.getStats()).forEach((report) => {
-          if (report.type === 'inbound-rtp' && report.kind === 'video') {
-            frames += report.framesDecoded ?? 0;
-          }
-        });
-        now.push(frames);
-      }
-      return now.length === before.length && now.every((frames, i) => frames > before[i]);
-    },
-    before,
-  );
+  await waitUntil(person.nickname, 'video decoding from everyone', async () => {
+    const now = await decoded();
+    return now.length === before.length && now.every((frames, i) => frames > before[i]);
+  });
 }
 
 /** Marks on `person`'s page whether the tile of `id` is ever taken away, from now on. */

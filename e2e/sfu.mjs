@@ -16,6 +16,7 @@ import {
   waitForSelectedPairs,
   waitForRemoteVideo,
   waitInPage,
+  waitUntil,
   WAIT_MS,
 } from './lib.mjs';
 
@@ -32,23 +33,12 @@ async function waitForSound(person, count) {
   const before = Object.fromEntries(
     (await inboundStreams(person, 'audio')).map((stream) => [stream.mid, stream.bytesReceived]),
   );
-  await waitInPage(
-    person,
-    `sound from ${count} members`,
-    async ({ count, before }) => {
-      let growing = 0;
-      for (const pc of window.roomCall.peerConnections().values()) {
-        const stats = await pc.getStats();
-        stats.forEach((report) => {
-          if (report.type === 'inbound-rtp' && report.kind === 'audio') {
-            if (report.bytesReceived > (before[report.mid] ?? 0)) growing += 1;
-          }
-        });
-      }
-      return growing >= count;
-    },
-    { count, before },
-  );
+  await waitUntil(person.nickname, `sound from ${count} members`, async () => {
+    const growing = (await inboundStreams(person, 'audio')).filter(
+      (stream) => stream.bytesReceived > (before[stream.mid] ?? 0),
+    );
+    return growing.length >= count;
+  });
 }
 
 /**
