@@ -279,21 +279,13 @@ impl Engine {
                 }
             }
             MediaCommand::Silence { member, silenced } => {
-                let Some(peer) = self.peers.get(&member) else {
-                    return;
-                };
-                if let Some(router) = self.rooms.get_mut(&peer.room) {
+                if let Some(router) = self.router_of(member) {
                     router.silence(tick, member, silenced);
-                    self.touched.insert(peer.room.clone());
                 }
             }
             MediaCommand::Resync { member } => {
-                let Some(peer) = self.peers.get(&member) else {
-                    return;
-                };
-                if let Some(router) = self.rooms.get_mut(&peer.room) {
+                if let Some(router) = self.router_of(member) {
                     router.resend(member);
-                    self.touched.insert(peer.room.clone());
                 }
             }
             MediaCommand::View { member, slots } => {
@@ -301,12 +293,19 @@ impl Engine {
                     return;
                 };
                 let views = slot_views(&peer.video_slots, &slots);
-                if let Some(router) = self.rooms.get_mut(&peer.room) {
+                if let Some(router) = self.router_of(member) {
                     router.view(tick, member, &views);
-                    self.touched.insert(peer.room.clone());
                 }
             }
         }
+    }
+
+    /// The router of `member`'s room, marked as changed, if the member is in a call.
+    fn router_of(&mut self, member: PeerId) -> Option<&mut Router> {
+        let room = &self.peers.get(&member)?.room;
+        let router = self.rooms.get_mut(room)?;
+        self.touched.insert(room.clone());
+        Some(router)
     }
 
     /// Takes `member` out of its room and ends its connection.

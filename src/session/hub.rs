@@ -128,37 +128,44 @@ const HELD_BYTES_MAX: usize = 64 * 1024 * 1024;
 /// missed).
 #[derive(Debug, Default)]
 struct Held {
-    by_member: HashMap<PeerId, VecDeque<Frame>>,
-    bytes_of: HashMap<PeerId, usize>,
+    by_member: HashMap<PeerId, HeldFor>,
+    /// The bytes of every member's frames together.
+    bytes: usize,
+}
+
+/// What is held for one member.
+#[derive(Debug, Default)]
+struct HeldFor {
+    frames: VecDeque<Frame>,
     bytes: usize,
 }
 
 impl Held {
     /// Starts holding frames for `member`.
     fn keep(&mut self, member: PeerId) {
-        self.by_member.insert(member, VecDeque::new());
+        self.by_member.insert(member, HeldFor::default());
     }
 
     /// Holds `frame` for `member`, if frames are held for it and there is room.
     fn push(&mut self, member: PeerId, frame: &Frame) {
-        let Some(frames) = self.by_member.get_mut(&member) else {
+        let Some(held) = self.by_member.get_mut(&member) else {
             return;
         };
-        let bytes = self.bytes_of.entry(member).or_default();
-        if frames.len() < QUEUE_FRAMES
-            && *bytes + frame.len() <= QUEUE_BYTES
+        if held.frames.len() < QUEUE_FRAMES
+            && held.bytes + frame.len() <= QUEUE_BYTES
             && self.bytes + frame.len() <= HELD_BYTES_MAX
         {
-            *bytes += frame.len();
+            held.bytes += frame.len();
             self.bytes += frame.len();
-            frames.push_back(frame.clone());
+            held.frames.push_back(frame.clone());
         }
     }
 
     /// What was held for `member`, which is held no more.
     fn take(&mut self, member: PeerId) -> VecDeque<Frame> {
-        self.bytes -= self.bytes_of.remove(&member).unwrap_or(0);
-        self.by_member.remove(&member).unwrap_or_default()
+        let held = self.by_member.remove(&member).unwrap_or_default();
+        self.bytes -= held.bytes;
+        held.frames
     }
 
     /// Stops holding for the members `away` no longer says are away.

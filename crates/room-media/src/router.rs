@@ -598,11 +598,7 @@ impl Router {
                 audio,
             });
         }
-        self.events.push_back(RouterEvent::Assign {
-            member,
-            video: state.video_slots.iter().map(|slot| slot.source).collect(),
-            audio: state.audio_slots.iter().map(|slot| slot.source).collect(),
-        });
+        self.events.push_back(assignment(member, state));
     }
 
     /// Asks members for more slots when the room has grown past what they have.
@@ -645,12 +641,7 @@ impl Router {
                 slot.pending = None;
             }
             if video_changed || audio_changed {
-                let event = RouterEvent::Assign {
-                    member: receiver,
-                    video: member.video_slots.iter().map(|slot| slot.source).collect(),
-                    audio: member.audio_slots.iter().map(|slot| slot.source).collect(),
-                };
-                self.events.push_back(event);
+                self.events.push_back(assignment(receiver, member));
             }
             if video_changed {
                 self.reallocate(now, receiver);
@@ -909,6 +900,15 @@ fn source_key(joined: u64, video: Option<(Source, Layer)>) -> u64 {
         Some((source, layer)) => 1 + (source as u64) * 3 + layer.index() as u64,
     };
     (joined << 3) | track
+}
+
+/// What each of `member`'s slots carries, as `receiver` is to be told.
+fn assignment(receiver: PeerId, member: &Member) -> RouterEvent {
+    RouterEvent::Assign {
+        member: receiver,
+        video: member.video_slots.iter().map(|slot| slot.source).collect(),
+        audio: member.audio_slots.iter().map(|slot| slot.source).collect(),
+    }
 }
 
 /// Slots for `others` other members, up to `max`, in steps of [`SLOT_STEP`].

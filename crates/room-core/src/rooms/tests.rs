@@ -90,16 +90,7 @@ fn rename(rooms: &mut Rooms, id: PeerId, name: &str) -> Vec<Outgoing> {
 }
 
 fn join(rooms: &mut Rooms, id: PeerId, room: &str) -> Vec<Outgoing> {
-    rooms.handle(
-        now(),
-        id,
-        ClientMsg::Join {
-            room: room.into(),
-            host_token: None,
-            listed: None,
-            password: None,
-        },
-    )
+    join_at(rooms, now(), id, room)
 }
 
 fn leave(rooms: &mut Rooms, id: PeerId) -> Vec<Outgoing> {
